@@ -52,7 +52,7 @@ def cost(
     )
     render_table(comparison, console)
     for name, path in comparison.files.items():
-        console.print(f"{name}: {path}", highlight=False)
+        console.print(f"{name}: {path}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -56,7 +56,7 @@ def render_table(comparison: Comparison, console: Console) -> None:
 
     title = f"Cost per million inferences at {comparison.target_rps:g} req/s"
     if comparison.label:
-        console.print(f"[bold yellow]{comparison.label}[/]", highlight=False)
+        console.print(f"[bold yellow]{comparison.label}[/]", highlight=False, soft_wrap=True)
     table = Table(title=title, title_justify="left")
     table.add_column("option")
     table.add_column("kind")
