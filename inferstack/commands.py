@@ -15,3 +15,4 @@ def register_all(app: typer.Typer) -> None:
     local_cli.register(app)
     loadtest_cli.register(app)
     demo.register(app)
+    from inferstack.cost import cli as cost_cli; cost_cli.register(app)  # noqa: E702
