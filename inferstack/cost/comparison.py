@@ -57,6 +57,11 @@ class Option:
         """Where the two numbers that decide this option come from: its main price and its throughput."""
         return f"price {next(iter(self.figures.values())).basis}, throughput {self.throughput.basis}"
 
+    @property
+    def short_basis(self) -> str:
+        short = {"published": "pub", "estimate": "est", "user": "user", "measured": "meas"}
+        return f"{short[next(iter(self.figures.values())).basis]}/{short[self.throughput.basis]}"
+
 
 @dataclass
 class Comparison:

@@ -39,7 +39,7 @@ METHOD = [
 
 
 def _fmt_money(value: float) -> str:
-    return f"${value:,.0f}" if value >= 100 else f"${value:.4g}"
+    return f"${value:,.0f}" if value >= 100 else f"${value:.3g}"
 
 
 def _break_even_text(option: Option) -> tuple[str, str]:
@@ -58,21 +58,19 @@ def render_table(comparison: Comparison, console: Console) -> None:
     if comparison.label:
         console.print(f"[bold yellow]{comparison.label}[/]", highlight=False, soft_wrap=True)
     table = Table(title=title, title_justify="left")
-    table.add_column("option")
-    table.add_column("kind")
-    table.add_column("req/s per unit", justify="right")
-    table.add_column("$/M full use", justify="right")
-    table.add_column(f"$/M at {comparison.utilization:.0%}", justify="right")
-    table.add_column("units", justify="right")
-    table.add_column("$/month", justify="right")
-    table.add_column("break-even util.", justify="right")
-    table.add_column("months to break even", justify="right")
-    table.add_column("basis")
+    table.add_column("option", min_width=14, ratio=1)
+    table.add_column("req/s", justify="right", no_wrap=True)
+    table.add_column("$/M full", justify="right", no_wrap=True)
+    table.add_column(f"$/M @{comparison.utilization:.0%}", justify="right", no_wrap=True)
+    table.add_column("units", justify="right", no_wrap=True)
+    table.add_column("$/month", justify="right", no_wrap=True)
+    table.add_column("b/e util", justify="right", no_wrap=True)
+    table.add_column("b/e mo", justify="right", no_wrap=True)
+    table.add_column("basis", no_wrap=True)
     for o in sorted(comparison.options, key=lambda o: o.usd_per_million_at_utilization):
         be_util, be_months = _break_even_text(o)
         table.add_row(
-            o.name,
-            o.kind,
+            o.name if o.kind == "cloud" else f"{o.name} (on-prem)",
             f"{o.rps_per_unit:.4g}",
             _fmt_money(o.usd_per_million_full),
             _fmt_money(o.usd_per_million_at_utilization),
@@ -80,9 +78,15 @@ def render_table(comparison: Comparison, console: Console) -> None:
             f"{o.fleet.monthly_usd:,.0f}",
             be_util,
             be_months,
-            o.basis,
+            o.short_basis,
         )
     console.print(table)
+    console.print(
+        "req/s: per unit. $/M: USD per million inferences. b/e: break-even (utilization, months) against the cheapest cloud on-demand option"
+        + (f" ({comparison.reference.name})" if comparison.reference else "")
+        + ". basis: price/throughput, pub = published, est = estimate, meas = measured.",
+        highlight=False,
+    )
     if comparison.not_priced:
         names = ", ".join(f"{r['name']} ({r['device']})" for r in comparison.not_priced)
         console.print(f"not priced, no throughput for their device: {names}", highlight=False)
