@@ -7,12 +7,13 @@ import typer
 
 def register_all(app: typer.Typer) -> None:
     from inferstack.model import cli as model_cli
-    from inferstack.local import cli as local_cli
-    from inferstack.loadtest import cli as loadtest_cli
-    from inferstack import demo
 
     model_cli.register(app)
+    from inferstack.local import cli as local_cli
+
     local_cli.register(app)
+    from inferstack.loadtest import cli as loadtest_cli
+
     loadtest_cli.register(app)
-    demo.register(app)
+    from inferstack.testbed import cli as testbed_cli; testbed_cli.register(app)  # noqa: E702
     from inferstack.cost import cli as cost_cli; cost_cli.register(app)  # noqa: E702
