@@ -15,6 +15,10 @@ def register_all(app: typer.Typer) -> None:
     from inferstack.loadtest import cli as loadtest_cli
 
     loadtest_cli.register(app)
+    from inferstack import demo
+
+    demo.register(app)
     from inferstack.testbed import cli as testbed_cli; testbed_cli.register(app)  # noqa: E702
     from inferstack.cost import cli as cost_cli; cost_cli.register(app)  # noqa: E702
     from inferstack import render; render.register(app)  # noqa: E702
+    from inferstack.engine import cli as engine_cli; engine_cli.register(app)  # noqa: E702

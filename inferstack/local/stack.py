@@ -56,11 +56,12 @@ def port_busy(port: int) -> bool:
 
 
 def alive(entry: dict) -> bool:
-    """True when the recorded pid still runs the command we started."""
+    """True when the recorded pid is still the process we started (pid + creation time: a reused pid differs)."""
     try:
         proc = psutil.Process(entry["pid"])
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE and proc.cmdline()[:1] == entry["command"][:1]
-    except (psutil.NoSuchProcess, psutil.AccessDenied, IndexError):
+        return (proc.status() != psutil.STATUS_ZOMBIE
+                and abs(proc.create_time() - entry.get("create_time", -1)) < 0.05)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 
 
@@ -81,7 +82,8 @@ def start(service: services.Service) -> dict:
     proc = subprocess.Popen(service.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env={**os.environ, **service.env}, start_new_session=True)
     entry = {"pid": proc.pid, "command": service.command, "ports": service.ports, "log": str(service.log),
-             "health_url": service.health_url, "urls": service.urls, "started_at": time.time()}
+             "health_url": service.health_url, "urls": service.urls, "started_at": time.time(),
+             "create_time": psutil.Process(proc.pid).create_time()}
     deadline = time.monotonic() + service.start_timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
