@@ -85,3 +85,72 @@ def write_repository(definition: ModelDefinition, target: str, out: Path) -> lis
 def install_version_code(version_dir: Path) -> None:
     """Every version of the front-end model carries its own copy of the serving code."""
     shutil.copy2(PYTHON_MODEL, version_dir / "model.py")
+
+
+# --- gpu: the same front-end model calling a TensorRT engine through BLS (issue 7) -------------------
+
+def gpu_preferred_batch_sizes(definition: ModelDefinition) -> list[int]:
+    """The definition's preferred sizes, or half and all of max_batch_size: the engine's optimization
+    profile is tuned at half (inferstack.engine.plan), and a full batch is what a GPU under load wants."""
+    sizes = list(definition.serving.dynamic_batching.preferred_batch_size)
+    if not sizes:
+        top = definition.serving.max_batch_size
+        sizes = sorted({max(1, top // 2), top})
+    return sizes
+
+
+def encoder_config(definition: ModelDefinition) -> mc.ModelConfig:
+    """The TensorRT engine (`model.plan` + `metadata.json` per version, written by images/trt-builder).
+
+    Inputs are those of source.onnx: INT64 [batch, sequence], the sequence padded per batch to its longest
+    text by the front-end; the profile covers 1..max_sequence_length. Fallback where no engine can be
+    built: `backend: "onnxruntime"` with the TensorRT execution provider on source.onnx (docs/gpu.md).
+    """
+    from inferstack.engine.plan import INPUTS, OUTPUT, encoder_name
+
+    serving = definition.serving
+    config = mc.ModelConfig(name=encoder_name(definition.name), platform="tensorrt_plan",
+                            max_batch_size=serving.max_batch_size)
+    for name in INPUTS:
+        config.input.add(name=name, data_type=mc.TYPE_INT64, dims=[-1])
+    config.output.add(name=OUTPUT, data_type=mc.TYPE_FP32, dims=[len(definition.labels)])
+    config.instance_group.add(count=serving.instances, kind=mc.ModelInstanceGroup.KIND_GPU)
+    # The front-end already forms batches; this batcher merges what arrives together with equal lengths.
+    batching = config.dynamic_batching
+    batching.max_queue_delay_microseconds = serving.dynamic_batching.max_queue_delay_microseconds
+    batching.preferred_batch_size.extend(gpu_preferred_batch_sizes(definition))
+    config.version_policy.latest.num_versions = 1
+    # Warm up at the smallest and the largest shape the profile allows, so neither the first request nor
+    # the first full batch pays for CUDA context, lazy module loading and TensorRT execution contexts.
+    for batch, seq in ((1, 16), (serving.max_batch_size, definition.max_sequence_length)):
+        warmup = config.model_warmup.add(name=f"batch{batch}_seq{seq}", batch_size=batch, count=2)
+        for name in INPUTS:
+            warmup.inputs[name].data_type = mc.TYPE_INT64
+            warmup.inputs[name].dims.extend([seq])
+            warmup.inputs[name].zero_data = True
+    return config
+
+
+def gpu_target(definition: ModelDefinition) -> dict[str, mc.ModelConfig]:
+    from inferstack.engine.plan import encoder_name
+
+    front = frontend_config(definition, encoder="bls")
+    front.dynamic_batching.ClearField("preferred_batch_size")
+    front.dynamic_batching.preferred_batch_size.extend(gpu_preferred_batch_sizes(definition))
+    # Tokenization runs on CPU; the engine on the GPU.
+    front.instance_group.add(count=definition.serving.instances, kind=mc.ModelInstanceGroup.KIND_CPU)
+    _param(front, "encoder_model", encoder_name(definition.name))
+    encoder = encoder_config(definition)
+    return {front.name: front, encoder.name: encoder}
+
+
+def pin_versions(configs: dict[str, mc.ModelConfig], versions: list[int]) -> dict[str, mc.ModelConfig]:
+    """A canary: serve exactly these versions of every model side by side (version_policy specific)."""
+    if not versions or len(set(versions)) != len(versions) or min(versions) < 1:
+        raise ValueError(f"versions {versions}: give distinct version numbers >= 1, e.g. 1,2")
+    for config in configs.values():
+        config.version_policy.specific.versions[:] = sorted(versions)
+    return configs
+
+
+TARGETS["gpu"] = gpu_target
