@@ -22,3 +22,4 @@ def register_all(app: typer.Typer) -> None:
     from inferstack.cost import cli as cost_cli; cost_cli.register(app)  # noqa: E702
     from inferstack import render; render.register(app)  # noqa: E702
     from inferstack.engine import cli as engine_cli; engine_cli.register(app)  # noqa: E702
+    from inferstack.testbed import cli as testbed_cli; testbed_cli.register(app)  # noqa: E702

@@ -400,7 +400,7 @@ class Testbed:
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         header = (f"# Written by `inferstack testbed up` for the test bed '{self.spec.name}'; not committed.\n"
-                  "# Group variables: ansible/inventory/testbed/group_vars/ (committed).\n")
+                  "# Group variables: ansible/inventory/testbed/group_vars/ (committed).\n---\n")
         path.write_text(header + yaml.safe_dump(inventory, sort_keys=False))
         committed = project_root() / "ansible" / "inventory" / "testbed" / "group_vars"
         link = path.parent / "group_vars"
