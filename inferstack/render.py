@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 import yaml
 
 from inferstack.errors import ConfigError
@@ -117,14 +118,12 @@ def write(rendered: Rendered, env: str, out_dir: Path) -> list[Path]:
 
 
 def register(app) -> None:
-    import typer
-
     @app.command("render")
     def render_command(
-        env: str = typer.Option(..., "--env", help="aws or onprem"),
-        out: Path = typer.Option(..., "--out", help="directory to write objects/ and values/ into"),
-        stack_file: Path = typer.Option(None, "--stack-file",
-                                        help="Pulumi.<stack>.yaml to render (default: Pulumi.<env>-example.yaml)"),
+        env: Annotated[str, typer.Option("--env", help="aws or onprem")],
+        out: Annotated[Path, typer.Option("--out", help="directory to write objects/ and values/ into")],
+        stack_file: Annotated[Path | None, typer.Option(
+            "--stack-file", help="Pulumi.<stack>.yaml to render (default: Pulumi.<env>-example.yaml)")] = None,
     ) -> None:
         """Write every Kubernetes object and Helm values file the platform layer would apply, as YAML."""
         rendered = build(env, stack_file)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import get_config
+from pulumi.runtime.config import CONFIG, get_config, get_config_env
 
 from inferstack import stackconfig
 from inferstack.stackconfig import PROJECT, StackConfig
@@ -27,12 +27,15 @@ class Config:
 
 
 def raw_values() -> dict[str, Any]:
-    """What `pulumi config` holds for every key of the schema (unset keys are left to the schema's default)."""
+    """Every `inferstack:*` value `pulumi config` holds, declared or not: a misspelt key is refused by name
+    instead of silently leaving the default in place. Unset keys are left to the schema's default."""
+    keys = {k for k in {**get_config_env(), **CONFIG.get()} if k.startswith(f"{PROJECT}:")}
+    keys |= {f"{PROJECT}:{k}" for k in stackconfig.schema()}
     raw: dict[str, Any] = {}
-    for key in stackconfig.schema():
-        value = get_config(f"{PROJECT}:{key}")
+    for full_key in sorted(keys):
+        value = get_config(full_key)
         if value is not None:
-            raw[key] = value
+            raw[full_key.split(":", 1)[1]] = value
     return raw
 
 

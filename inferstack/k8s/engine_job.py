@@ -16,7 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from inferstack import versions
-from inferstack.k8s.common import container_security, gpu_resources, gpu_scheduling, labels, meta, pod_security
+from inferstack.k8s.common import (
+    container_security,
+    gpu_resources,
+    gpu_scheduling,
+    labels,
+    meta,
+    pod_security,
+)
 from inferstack.k8s.spec import APP_UID, PlatformSpec, S3Store
 
 NAME = "trt-build"

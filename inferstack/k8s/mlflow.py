@@ -19,6 +19,7 @@ PORT = 5000
 POSTGRES = "mlflow-postgres"
 POSTGRES_UID = 999  # the postgres user of the official image
 ARTIFACTS_MOUNT = "/mlflow-artifacts"
+CLIENT_LABEL = "inferstack.io/mlflow-client"
 
 
 def image(dotted: str) -> str:
@@ -112,6 +113,23 @@ def service(spec: PlatformSpec) -> dict[str, Any]:
                      "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]}}
 
 
+def network_policy(spec: PlatformSpec) -> dict[str, Any]:
+    """MLflow is reached from inside the cluster only: pods of its namespace (model builds, the engine-build
+    job, load tests) and pods labelled as its clients elsewhere (`kubectl port-forward` still works)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta(NAME, spec.namespace, "tracking"),
+        "spec": {
+            "podSelector": {"matchLabels": selector("tracking", NAME)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {}},
+                                  {"namespaceSelector": {}, "podSelector": {"matchLabels": {CLIENT_LABEL: "true"}}}],
+                         "ports": [{"protocol": "TCP", "port": PORT}]}],
+        },
+    }
+
+
 def postgres_statefulset(spec: PlatformSpec) -> dict[str, Any]:
     assert isinstance(spec.store, VolumeStore)
     db = spec.database
@@ -184,7 +202,7 @@ def postgres_network_policy(spec: PlatformSpec) -> dict[str, Any]:
 
 
 def objects(spec: PlatformSpec) -> list[dict[str, Any]]:
-    out = [service_account(spec), deployment(spec), service(spec)]
+    out = [service_account(spec), deployment(spec), service(spec), network_policy(spec)]
     if not spec.database.host:
         out += [postgres_statefulset(spec), postgres_service(spec), postgres_network_policy(spec)]
     return out

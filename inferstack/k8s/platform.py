@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inferstack import versions
-from inferstack.k8s import adapter, alerts, dashboards, engine_job, gpu_operator, mlflow, monitoring, storage, triton
+from inferstack.k8s import (
+    adapter,
+    alerts,
+    dashboards,
+    engine_job,
+    gpu_operator,
+    mlflow,
+    monitoring,
+    storage,
+    triton,
+)
 from inferstack.k8s.common import meta, namespace
 from inferstack.k8s.spec import GPU_OPERATOR_NS, MONITORING_NS, Database, PlatformSpec, S3Store, VolumeStore
 from inferstack.modeldef import ModelDefinition, load_definition
