@@ -46,8 +46,12 @@ def build(env: str, stack_file: Path | None = None) -> Rendered:
     path = stack_file or example_stack_file(env)
     cfg = stackconfig.load_stack_file(path, placeholder_secrets=True)
     if cfg.substrate != env:
-        raise ConfigError(path, "inferstack:substrate", f"the stack file is for {cfg.substrate!r}, not {env!r}",
-                          f"pass --env {cfg.substrate} or a stack file for {env}")
+        raise ConfigError(
+            path,
+            "inferstack:substrate",
+            f"the stack file is for {cfg.substrate!r}, not {env!r}",
+            f"pass --env {cfg.substrate} or a stack file for {env}",
+        )
     marks: list[str] = []
 
     def out(what: str) -> str:
@@ -69,15 +73,22 @@ def build(env: str, stack_file: Path | None = None) -> Rendered:
     else:
         store = platform.volume_store(cfg)
         database = Database()
-        extra_objects = [storage.storage_class(), storage.persistent_volume(cfg), storage.persistent_volume_claim(cfg)]
+        extra_objects = [
+            storage.storage_class(),
+            storage.persistent_volume(cfg),
+            storage.persistent_volume_claim(cfg),
+        ]
         if cfg.exposure == "loadbalancer":
             metallb = platform.Chart("metallb", "metallb", storage.METALLB_NS, storage.metallb_values())
             extra_values["metallb"] = (metallb, metallb.values)
             extra_objects += storage.metallb_pool(cfg)
     spec = platform.spec_for(cfg, store, database)
     marks += ["Grafana admin password (Secret grafana-admin)", "MLflow database password (Secret mlflow-db)"]
-    plan = platform.plan(spec, grafana_password=placeholder("secret", "grafanaAdminPassword"),
-                         db_password=placeholder("secret", "mlflowDbPassword"))
+    plan = platform.plan(
+        spec,
+        grafana_password=placeholder("secret", "grafanaAdminPassword"),
+        db_password=placeholder("secret", "mlflowDbPassword"),
+    )
     values = {c.release: (c, c.values) for c in plan.charts}
     values.update(extra_values)
     return Rendered(objects=plan.all_objects() + extra_objects, values=values, placeholders=marks)
@@ -102,15 +113,22 @@ def write(rendered: Rendered, env: str, out_dir: Path) -> list[Path]:
         written.append(path)
     for release, (chart, values) in rendered.values.items():
         path = values_dir / f"{release}.yaml"
-        header = (f"# Helm values of release {release}: chart {chart.chart} {chart.version} from {chart.repo},"
-                  f" namespace {chart.namespace}\n")
+        header = (
+            f"# Helm values of release {release}: chart {chart.chart} {chart.version} from {chart.repo},"
+            f" namespace {chart.namespace}\n"
+        )
         path.write_text(header + yaml.safe_dump(values, sort_keys=False, width=120), encoding="utf-8")
         written.append(path)
     readme = out_dir / "README.md"
-    lines = [f"# inferstack render --env {env}", "",
-             "What `pulumi up` applies to the cluster: `objects/` (one Kubernetes object a file, "
-             "`kubectl diff -R -f objects/` against a live cluster) and `values/` (Helm values per release).", "",
-             "Placeholders (known only after `pulumi up` creates them, or secret):", ""]
+    lines = [
+        f"# inferstack render --env {env}",
+        "",
+        "What `pulumi up` applies to the cluster: `objects/` (one Kubernetes object a file, "
+        "`kubectl diff -R -f objects/` against a live cluster) and `values/` (Helm values per release).",
+        "",
+        "Placeholders (known only after `pulumi up` creates them, or secret):",
+        "",
+    ]
     lines += [f"- {mark}" for mark in rendered.placeholders]
     readme.write_text("\n".join(lines) + "\n", encoding="utf-8")
     written.append(readme)
@@ -122,12 +140,18 @@ def register(app) -> None:
     def render_command(
         env: Annotated[str, typer.Option("--env", help="aws or onprem")],
         out: Annotated[Path, typer.Option("--out", help="directory to write objects/ and values/ into")],
-        stack_file: Annotated[Path | None, typer.Option(
-            "--stack-file", help="Pulumi.<stack>.yaml to render (default: Pulumi.<env>-example.yaml)")] = None,
+        stack_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--stack-file", help="Pulumi.<stack>.yaml to render (default: Pulumi.<env>-example.yaml)"
+            ),
+        ] = None,
     ) -> None:
         """Write every Kubernetes object and Helm values file the platform layer would apply, as YAML."""
         rendered = build(env, stack_file)
         paths = write(rendered, env, out)
         objects = sum(1 for p in paths if p.parent.name == "objects")
         values = sum(1 for p in paths if p.parent.name == "values")
-        typer.echo(f"wrote {objects} objects and {values} values files to {out} (placeholders: {out / 'README.md'})")
+        typer.echo(
+            f"wrote {objects} objects and {values} values files to {out} (placeholders: {out / 'README.md'})"
+        )

@@ -17,10 +17,18 @@ if cfg.stack.substrate == "aws":
     from stacks import cloud
 
     aws = cloud.build(cfg)
-    platform = Platform("inferstack", PlatformArgs(
-        provider=aws.provider, config=cfg.stack, store=aws.store, database=aws.database,
-        grafana_admin_password=cfg.grafana_admin_password, mlflow_db_password=aws.db_password,
-        depends_on=aws.ready))
+    platform = Platform(
+        "inferstack",
+        PlatformArgs(
+            provider=aws.provider,
+            config=cfg.stack,
+            store=aws.store,
+            database=aws.database,
+            grafana_admin_password=cfg.grafana_admin_password,
+            mlflow_db_password=aws.db_password,
+            depends_on=aws.ready,
+        ),
+    )
     pulumi.export("clusterName", aws.cluster_name)
     pulumi.export("kubeconfig", aws.kubeconfig)
     pulumi.export("modelBucket", aws.model_bucket)
@@ -29,10 +37,19 @@ else:
     from stacks import onprem
 
     lab = onprem.build(cfg)
-    platform = Platform("inferstack", PlatformArgs(
-        provider=lab.provider, config=cfg.stack, store=lab.store, database=lab.database,
-        grafana_admin_password=cfg.grafana_admin_password, mlflow_db_password=cfg.mlflow_db_password,
-        depends_on=lab.ready, existing_namespaces=(cfg.stack.namespace,)))
+    platform = Platform(
+        "inferstack",
+        PlatformArgs(
+            provider=lab.provider,
+            config=cfg.stack,
+            store=lab.store,
+            database=lab.database,
+            grafana_admin_password=cfg.grafana_admin_password,
+            mlflow_db_password=cfg.mlflow_db_password,
+            depends_on=lab.ready,
+            existing_namespaces=(cfg.stack.namespace,),
+        ),
+    )
     pulumi.export("modelStoreClaim", lab.store.claim_name)
 
 pulumi.export("tritonEndpoint", platform.triton_endpoint)

@@ -43,8 +43,14 @@ def read() -> Config:
     raw = raw_values()
     source = f"Pulumi.{pulumi.get_stack()}.yaml"
     stack = stackconfig.parse(raw, source=source, aws_region=get_config("aws:region") or "")
-    secrets = {key: pulumi.Output.secret(raw[key]) if raw.get(key) else None
-               for key, spec in stackconfig.schema().items() if spec.get("secret")}
-    return Config(stack=stack, kubeconfig=secrets["kubeconfig"],
-                  grafana_admin_password=secrets["grafanaAdminPassword"],
-                  mlflow_db_password=secrets["mlflowDbPassword"])
+    secrets = {
+        key: pulumi.Output.secret(raw[key]) if raw.get(key) else None
+        for key, spec in stackconfig.schema().items()
+        if spec.get("secret")
+    }
+    return Config(
+        stack=stack,
+        kubeconfig=secrets["kubeconfig"],
+        grafana_admin_password=secrets["grafanaAdminPassword"],
+        mlflow_db_password=secrets["mlflowDbPassword"],
+    )

@@ -28,8 +28,15 @@ BURN_WINDOWS: list[tuple[float, str, str, str]] = [
     (0.02, "1h", "5m", "page"),
     (0.05, "6h", "30m", "page"),
 ]
-QUANTILES = {"latency_p50_ms": "0.5", "latency_p90_ms": "0.9", "latency_p95_ms": "0.95", "latency_p99_ms": "0.99"}
-NOT_ALERTING = {"achieved_ratio": "offered vs achieved rate is a property of a load test, not of production traffic"}
+QUANTILES = {
+    "latency_p50_ms": "0.5",
+    "latency_p90_ms": "0.9",
+    "latency_p95_ms": "0.95",
+    "latency_p99_ms": "0.99",
+}
+NOT_ALERTING = {
+    "achieved_ratio": "offered vs achieved rate is a property of a load test, not of production traffic"
+}
 
 
 def burn_factor(budget_share: float, long_window: str, period: str) -> float:
@@ -43,9 +50,11 @@ def _model_matcher(slo: SLO) -> str:
 
 def error_ratio_expr(slo: SLO, window: str) -> str:
     m = _model_matcher(slo)
-    return (f"sum by (model) (rate(nv_inference_request_failure{{{m}}}[{window}]))"
-            f" / clamp_min(sum by (model) (rate(nv_inference_request_success{{{m}}}[{window}]))"
-            f" + sum by (model) (rate(nv_inference_request_failure{{{m}}}[{window}])), 1e-9)")
+    return (
+        f"sum by (model) (rate(nv_inference_request_failure{{{m}}}[{window}]))"
+        f" / clamp_min(sum by (model) (rate(nv_inference_request_success{{{m}}}[{window}]))"
+        f" + sum by (model) (rate(nv_inference_request_failure{{{m}}}[{window}])), 1e-9)"
+    )
 
 
 def recording_name(window: str) -> str:
@@ -60,18 +69,22 @@ def _error_rules(slo: SLO, objective: Objective) -> tuple[list[dict], list[dict]
     for share, long, short, severity in BURN_WINDOWS:
         factor = burn_factor(share, long, period)
         bound = f"({factor} * {objective.threshold})"
-        alerts.append({
-            "alert": f"SLOErrorBudgetBurn{long}",
-            "expr": f"{recording_name(long)}{{model=\"{slo.model}\"}} > {bound}"
-                    f" and {recording_name(short)}{{model=\"{slo.model}\"}} > {bound}",
-            "labels": {"severity": severity, "slo": slo.name, "objective": objective.name},
-            "annotations": {
-                "summary": f"{slo.model}: error budget of '{objective.name}' burning {factor}x too fast",
-                "description": (f"Error ratio over {long} and {short} is above {factor} x {objective.threshold} "
-                                f"({share:.0%} of the {period} budget gone in {long}). Check Triton's logs and "
-                                "the GPU nodes."),
-            },
-        })
+        alerts.append(
+            {
+                "alert": f"SLOErrorBudgetBurn{long}",
+                "expr": f'{recording_name(long)}{{model="{slo.model}"}} > {bound}'
+                f' and {recording_name(short)}{{model="{slo.model}"}} > {bound}',
+                "labels": {"severity": severity, "slo": slo.name, "objective": objective.name},
+                "annotations": {
+                    "summary": f"{slo.model}: error budget of '{objective.name}' burning {factor}x too fast",
+                    "description": (
+                        f"Error ratio over {long} and {short} is above {factor} x {objective.threshold} "
+                        f"({share:.0%} of the {period} budget gone in {long}). Check Triton's logs and "
+                        "the GPU nodes."
+                    ),
+                },
+            }
+        )
     return records, alerts
 
 
@@ -80,22 +93,29 @@ def _latency_alerts(slo: SLO, objective: Objective) -> list[dict]:
     threshold_us = objective.threshold * 1000.0
     alerts = []
     for _, long, short, severity in BURN_WINDOWS:
+
         def over(window: str) -> str:
             # Summary quantiles are per pod; the worst pod's quantile, averaged over the window.
-            return (f"max by (model) (avg_over_time(nv_inference_request_summary_us"
-                    f"{{{_model_matcher(slo)},quantile=\"{quantile}\"}}[{window}])) > {threshold_us:g}")
+            return (
+                f"max by (model) (avg_over_time(nv_inference_request_summary_us"
+                f'{{{_model_matcher(slo)},quantile="{quantile}"}}[{window}])) > {threshold_us:g}'
+            )
 
-        alerts.append({
-            "alert": f"SLOLatency{long}",
-            "expr": f"{over(long)} and {over(short)}",
-            "labels": {"severity": severity, "slo": slo.name, "objective": objective.name},
-            "annotations": {
-                "summary": f"{slo.model}: p{float(quantile) * 100:g} above {objective.threshold:g} ms for {long}",
-                "description": (f"Triton's server-side p{float(quantile) * 100:g} has stayed above the objective "
-                                f"'{objective.name}' ({objective.op} {objective.threshold:g} ms) over {long} and "
-                                f"{short}. Look at queue time (scale out) and compute time (engine, batch size)."),
-            },
-        })
+        alerts.append(
+            {
+                "alert": f"SLOLatency{long}",
+                "expr": f"{over(long)} and {over(short)}",
+                "labels": {"severity": severity, "slo": slo.name, "objective": objective.name},
+                "annotations": {
+                    "summary": f"{slo.model}: p{float(quantile) * 100:g} above {objective.threshold:g} ms for {long}",
+                    "description": (
+                        f"Triton's server-side p{float(quantile) * 100:g} has stayed above the objective "
+                        f"'{objective.name}' ({objective.op} {objective.threshold:g} ms) over {long} and "
+                        f"{short}. Look at queue time (scale out) and compute time (engine, batch size)."
+                    ),
+                },
+            }
+        )
     return alerts
 
 
@@ -112,7 +132,9 @@ def slo_rules(slo: SLO) -> dict[str, Any]:
         elif objective.metric in QUANTILES and objective.op in ("<", "<="):
             alerts += _latency_alerts(slo, objective)
         else:
-            skipped.append((objective.name, NOT_ALERTING.get(objective.metric, f"op {objective.op} has no budget")))
+            skipped.append(
+                (objective.name, NOT_ALERTING.get(objective.metric, f"op {objective.op} has no budget"))
+            )
     return {"records": records, "alerts": alerts, "skipped": skipped}
 
 
@@ -136,34 +158,38 @@ def platform_prometheus_rule(spec: PlatformSpec) -> dict[str, Any]:
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
         "metadata": meta("inferstack-platform", spec.namespace, "alerting"),
-        "spec": {"groups": [{
-            "name": "inferstack.platform",
-            "rules": [
+        "spec": {
+            "groups": [
                 {
-                    "alert": "TritonDown",
-                    "expr": f'sum(up{{job="{METRICS_JOB}",namespace="{spec.namespace}"}}) == 0'
+                    "name": "inferstack.platform",
+                    "rules": [
+                        {
+                            "alert": "TritonDown",
+                            "expr": f'sum(up{{job="{METRICS_JOB}",namespace="{spec.namespace}"}}) == 0'
                             f' or absent(up{{job="{METRICS_JOB}",namespace="{spec.namespace}"}})',
-                    "for": "5m",
-                    "labels": {"severity": "page"},
-                    "annotations": {
-                        "summary": "No Triton replica is being scraped",
-                        "description": "Prometheus sees no Triton metrics endpoint up for 5 minutes: clients get no "
-                                       "answers. kubectl -n " + spec.namespace + " describe deploy/triton",
-                    },
-                },
-                {
-                    "alert": "GPUXidError",
-                    "expr": "max by (Hostname, gpu, UUID) (DCGM_FI_DEV_XID_ERRORS) > 0",
-                    "for": "1m",
-                    "labels": {"severity": "page"},
-                    "annotations": {
-                        "summary": "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID {{ $value }}",
-                        "description": "The driver reported an XID error (the value is its code). 48, 63/64, 74, "
-                                       "79, 94/95 mean ECC, NVLink or fallen-off-the-bus faults: drain the node.",
-                    },
-                },
-            ],
-        }]},
+                            "for": "5m",
+                            "labels": {"severity": "page"},
+                            "annotations": {
+                                "summary": "No Triton replica is being scraped",
+                                "description": "Prometheus sees no Triton metrics endpoint up for 5 minutes: clients get no "
+                                "answers. kubectl -n " + spec.namespace + " describe deploy/triton",
+                            },
+                        },
+                        {
+                            "alert": "GPUXidError",
+                            "expr": "max by (Hostname, gpu, UUID) (DCGM_FI_DEV_XID_ERRORS) > 0",
+                            "for": "1m",
+                            "labels": {"severity": "page"},
+                            "annotations": {
+                                "summary": "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID {{ $value }}",
+                                "description": "The driver reported an XID error (the value is its code). 48, 63/64, 74, "
+                                "79, 94/95 mean ECC, NVLink or fallen-off-the-bus faults: drain the node.",
+                            },
+                        },
+                    ],
+                }
+            ]
+        },
     }
 
 

@@ -34,9 +34,12 @@ def service_account(spec: PlatformSpec) -> dict[str, Any]:
     annotations = {}
     if isinstance(spec.store, S3Store):
         annotations["eks.amazonaws.com/role-arn"] = spec.store.builder_role_arn
-    return {"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": meta(NAME, spec.namespace, "engine-build", annotations=annotations),
-            "automountServiceAccountToken": False}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta(NAME, spec.namespace, "engine-build", annotations=annotations),
+        "automountServiceAccountToken": False,
+    }
 
 
 def cronjob(spec: PlatformSpec) -> dict[str, Any]:
@@ -51,9 +54,11 @@ def cronjob(spec: PlatformSpec) -> dict[str, Any]:
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "20Gi"}}]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
     if isinstance(spec.store, S3Store):
-        env += [{"name": "MODEL_STORE", "value": spec.store.model_repository},
-                {"name": "AWS_REGION", "value": spec.store.region},
-                {"name": "AWS_DEFAULT_REGION", "value": spec.store.region}]
+        env += [
+            {"name": "MODEL_STORE", "value": spec.store.model_repository},
+            {"name": "AWS_REGION", "value": spec.store.region},
+            {"name": "AWS_DEFAULT_REGION", "value": spec.store.region},
+        ]
     else:
         env.append({"name": "MODEL_STORE", "value": f"{STORE_MOUNT}/repository"})
         volumes.append({"name": "models", "persistentVolumeClaim": {"claimName": spec.store.claim_name}})

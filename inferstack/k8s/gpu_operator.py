@@ -46,7 +46,9 @@ def time_slicing_configmap(spec: PlatformSpec) -> dict[str, Any]:
     config = {
         "version": "v1",
         "flags": {"migStrategy": "none"},
-        "sharing": {"timeSlicing": {"resources": [{"name": "nvidia.com/gpu", "replicas": spec.time_slicing_replicas}]}},
+        "sharing": {
+            "timeSlicing": {"resources": [{"name": "nvidia.com/gpu", "replicas": spec.time_slicing_replicas}]}
+        },
     }
     return {
         "apiVersion": "v1",

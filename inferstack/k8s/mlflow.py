@@ -38,49 +38,93 @@ def service_account(spec: PlatformSpec) -> dict[str, Any]:
     annotations = {}
     if isinstance(spec.store, S3Store):
         annotations["eks.amazonaws.com/role-arn"] = spec.store.mlflow_role_arn
-    return {"apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": meta(NAME, spec.namespace, "tracking", annotations=annotations),
-            "automountServiceAccountToken": False}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta(NAME, spec.namespace, "tracking", annotations=annotations),
+        "automountServiceAccountToken": False,
+    }
 
 
 def deployment(spec: PlatformSpec) -> dict[str, Any]:
     db = spec.database
     env: list[dict[str, Any]] = [
-        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": db.password_secret, "key": "password"}}},
+        {
+            "name": "DB_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": db.password_secret, "key": "password"}},
+        },
         {"name": "DB_HOST", "value": db_host(spec)},
         # Kubernetes expands $(VAR) from variables defined above; the password never appears in the spec.
-        {"name": "MLFLOW_BACKEND_STORE_URI",
-         "value": f"postgresql://{db.user}:$(DB_PASSWORD)@$(DB_HOST):{db.port}/{db.name}"},
+        {
+            "name": "MLFLOW_BACKEND_STORE_URI",
+            "value": f"postgresql://{db.user}:$(DB_PASSWORD)@$(DB_HOST):{db.port}/{db.name}",
+        },
         {"name": "MLFLOW_DISABLE_TELEMETRY", "value": "true"},
         {"name": "HOME", "value": "/tmp"},
     ]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "2Gi"}}]
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
     if isinstance(spec.store, S3Store):
-        env += [{"name": "ARTIFACTS_DESTINATION", "value": spec.store.mlflow_artifacts},
-                {"name": "AWS_REGION", "value": spec.store.region},
-                {"name": "AWS_DEFAULT_REGION", "value": spec.store.region}]
+        env += [
+            {"name": "ARTIFACTS_DESTINATION", "value": spec.store.mlflow_artifacts},
+            {"name": "AWS_REGION", "value": spec.store.region},
+            {"name": "AWS_DEFAULT_REGION", "value": spec.store.region},
+        ]
     else:
         env.append({"name": "ARTIFACTS_DESTINATION", "value": ARTIFACTS_MOUNT})
         volumes.append({"name": "store", "persistentVolumeClaim": {"claimName": spec.store.claim_name}})
         mounts.append({"name": "store", "mountPath": ARTIFACTS_MOUNT, "subPath": "mlflow-artifacts"})
     host = f"{NAME}.{spec.namespace}.svc"
-    allowed = ",".join([NAME, f"{NAME}:{PORT}", f"{NAME}.{spec.namespace}", host, f"{host}:{PORT}",
-                        f"{host}.cluster.local", f"{host}.cluster.local:{PORT}", "localhost:*", "127.0.0.1:*"])
+    allowed = ",".join(
+        [
+            NAME,
+            f"{NAME}:{PORT}",
+            f"{NAME}.{spec.namespace}",
+            host,
+            f"{host}:{PORT}",
+            f"{host}.cluster.local",
+            f"{host}.cluster.local:{PORT}",
+            "localhost:*",
+            "127.0.0.1:*",
+        ]
+    )
     container = {
         "name": "mlflow",
         "image": image("platform.images.mlflow"),
         "imagePullPolicy": "IfNotPresent",
-        "args": ["mlflow", "server", "--host", "0.0.0.0", "--port", str(PORT),
-                 "--backend-store-uri", "$(MLFLOW_BACKEND_STORE_URI)",
-                 "--artifacts-destination", "$(ARTIFACTS_DESTINATION)", "--serve-artifacts",
-                 # Host-header check against DNS rebinding: the in-cluster names of the Service.
-                 "--allowed-hosts", allowed],
+        "args": [
+            "mlflow",
+            "server",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(PORT),
+            "--backend-store-uri",
+            "$(MLFLOW_BACKEND_STORE_URI)",
+            "--artifacts-destination",
+            "$(ARTIFACTS_DESTINATION)",
+            "--serve-artifacts",
+            # Host-header check against DNS rebinding: the in-cluster names of the Service.
+            "--allowed-hosts",
+            allowed,
+        ],
         "env": env,
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "startupProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 5, "failureThreshold": 36},
-        "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 15, "failureThreshold": 3},
-        "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10, "failureThreshold": 3},
+        "startupProbe": {
+            "httpGet": {"path": "/health", "port": "http"},
+            "periodSeconds": 5,
+            "failureThreshold": 36,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/health", "port": "http"},
+            "periodSeconds": 15,
+            "failureThreshold": 3,
+        },
+        "readinessProbe": {
+            "httpGet": {"path": "/health", "port": "http"},
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+        },
         "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
         "securityContext": container_security(),
         "volumeMounts": mounts,
@@ -108,9 +152,16 @@ def deployment(spec: PlatformSpec) -> dict[str, Any]:
 
 
 def service(spec: PlatformSpec) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(NAME, spec.namespace, "tracking"),
-            "spec": {"type": "ClusterIP", "selector": selector("tracking", NAME),
-                     "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta(NAME, spec.namespace, "tracking"),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector("tracking", NAME),
+            "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
 
 
 def network_policy(spec: PlatformSpec) -> dict[str, Any]:
@@ -123,9 +174,15 @@ def network_policy(spec: PlatformSpec) -> dict[str, Any]:
         "spec": {
             "podSelector": {"matchLabels": selector("tracking", NAME)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"podSelector": {}},
-                                  {"namespaceSelector": {}, "podSelector": {"matchLabels": {CLIENT_LABEL: "true"}}}],
-                         "ports": [{"protocol": "TCP", "port": PORT}]}],
+            "ingress": [
+                {
+                    "from": [
+                        {"podSelector": {}},
+                        {"namespaceSelector": {}, "podSelector": {"matchLabels": {CLIENT_LABEL: "true"}}},
+                    ],
+                    "ports": [{"protocol": "TCP", "port": PORT}],
+                }
+            ],
         },
     }
 
@@ -140,14 +197,26 @@ def postgres_statefulset(spec: PlatformSpec) -> dict[str, Any]:
         "env": [
             {"name": "POSTGRES_USER", "value": db.user},
             {"name": "POSTGRES_DB", "value": db.name},
-            {"name": "POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": db.password_secret, "key": "password"}}},
+            {
+                "name": "POSTGRES_PASSWORD",
+                "valueFrom": {"secretKeyRef": {"name": db.password_secret, "key": "password"}},
+            },
             {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
         ],
         "ports": [{"name": "postgres", "containerPort": db.port, "protocol": "TCP"}],
-        "readinessProbe": {"exec": {"command": ["pg_isready", "-U", db.user, "-d", db.name]}, "periodSeconds": 10},
-        "livenessProbe": {"exec": {"command": ["pg_isready", "-U", db.user, "-d", db.name]}, "periodSeconds": 30,
-                          "failureThreshold": 5},
-        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "readinessProbe": {
+            "exec": {"command": ["pg_isready", "-U", db.user, "-d", db.name]},
+            "periodSeconds": 10,
+        },
+        "livenessProbe": {
+            "exec": {"command": ["pg_isready", "-U", db.user, "-d", db.name]},
+            "periodSeconds": 30,
+            "failureThreshold": 5,
+        },
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "512Mi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
         "securityContext": container_security(),
         "volumeMounts": [
             {"name": "store", "mountPath": "/var/lib/postgresql/data", "subPath": "postgres"},
@@ -181,10 +250,18 @@ def postgres_statefulset(spec: PlatformSpec) -> dict[str, Any]:
 
 
 def postgres_service(spec: PlatformSpec) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(POSTGRES, spec.namespace, "database"),
-            "spec": {"type": "ClusterIP", "selector": selector("database", POSTGRES),
-                     "ports": [{"name": "postgres", "port": spec.database.port, "targetPort": "postgres",
-                                "protocol": "TCP"}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta(POSTGRES, spec.namespace, "database"),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector("database", POSTGRES),
+            "ports": [
+                {"name": "postgres", "port": spec.database.port, "targetPort": "postgres", "protocol": "TCP"}
+            ],
+        },
+    }
 
 
 def postgres_network_policy(spec: PlatformSpec) -> dict[str, Any]:
@@ -195,8 +272,12 @@ def postgres_network_policy(spec: PlatformSpec) -> dict[str, Any]:
         "spec": {
             "podSelector": {"matchLabels": selector("database", POSTGRES)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"podSelector": {"matchLabels": selector("tracking", NAME)}}],
-                         "ports": [{"protocol": "TCP", "port": spec.database.port}]}],
+            "ingress": [
+                {
+                    "from": [{"podSelector": {"matchLabels": selector("tracking", NAME)}}],
+                    "ports": [{"protocol": "TCP", "port": spec.database.port}],
+                }
+            ],
         },
     }
 

@@ -19,8 +19,12 @@ def host_node_exporter_scrape() -> dict[str, Any]:
         "job_name": "node-exporter-host",
         "kubernetes_sd_configs": [{"role": "node"}],
         "relabel_configs": [
-            {"source_labels": ["__address__"], "regex": "(.+):\\d+", "replacement": "${1}:9100",
-             "target_label": "__address__"},
+            {
+                "source_labels": ["__address__"],
+                "regex": "(.+):\\d+",
+                "replacement": "${1}:9100",
+                "target_label": "__address__",
+            },
             {"source_labels": ["__meta_kubernetes_node_name"], "target_label": "instance"},
         ],
     }
@@ -39,10 +43,19 @@ def values(spec: PlatformSpec) -> dict[str, Any]:
     return {
         "prometheus": {"prometheusSpec": prometheus_spec},
         "grafana": {
-            "admin": {"existingSecret": spec.grafana_secret, "userKey": GRAFANA_USER_KEY,
-                      "passwordKey": GRAFANA_PASSWORD_KEY},
-            "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": "1",
-                                       "searchNamespace": "ALL"}},
+            "admin": {
+                "existingSecret": spec.grafana_secret,
+                "userKey": GRAFANA_USER_KEY,
+                "passwordKey": GRAFANA_PASSWORD_KEY,
+            },
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": DASHBOARD_LABEL,
+                    "labelValue": "1",
+                    "searchNamespace": "ALL",
+                }
+            },
         },
         # The hosts' own node exporter (Ansible) already listens on 9100 on-prem.
         "nodeExporter": {"enabled": not spec.host_node_exporter},

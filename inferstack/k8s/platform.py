@@ -68,12 +68,22 @@ def is_custom(obj: dict[str, Any]) -> bool:
 
 
 def secret(name: str, ns: str, string_data: dict[str, Any], component: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": meta(name, ns, component),
-            "stringData": string_data}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": meta(name, ns, component),
+        "stringData": string_data,
+    }
 
 
-def spec_for(cfg: StackConfig, store: S3Store | VolumeStore, database: Database,
-             slo: SLO | None = None, model: ModelDefinition | None = None) -> PlatformSpec:
+def spec_for(
+    cfg: StackConfig,
+    store: S3Store | VolumeStore,
+    database: Database,
+    slo: SLO | None = None,
+    model: ModelDefinition | None = None,
+) -> PlatformSpec:
     """The platform's inputs from the stack config and what the substrate made (store, database)."""
     model = model or load_definition(default_model_definition())
     slo = slo or load_slo(model.slo_path)
@@ -102,9 +112,13 @@ def spec_for(cfg: StackConfig, store: S3Store | VolumeStore, database: Database,
 
 def volume_store(cfg: StackConfig) -> VolumeStore:
     nfs = cfg.model_store == "nfs"
-    return VolumeStore(claim_name=storage.CLAIM, storage_class=storage.STORAGE_CLASS, size=cfg.storage_size,
-                       access_mode="ReadWriteMany" if nfs else "ReadWriteOnce",
-                       pin_node="" if nfs else cfg.local_path_node)
+    return VolumeStore(
+        claim_name=storage.CLAIM,
+        storage_class=storage.STORAGE_CLASS,
+        size=cfg.storage_size,
+        access_mode="ReadWriteMany" if nfs else "ReadWriteOnce",
+        pin_node="" if nfs else cfg.local_path_node,
+    )
 
 
 def plan(spec: PlatformSpec, grafana_password: Any, db_password: Any) -> Plan:
@@ -116,8 +130,12 @@ def plan(spec: PlatformSpec, grafana_password: Any, db_password: Any) -> Plan:
         namespace(spec.namespace, "restricted"),
     ]
     p.secrets = [
-        secret(spec.grafana_secret, MONITORING_NS,
-               {monitoring.GRAFANA_USER_KEY: "admin", monitoring.GRAFANA_PASSWORD_KEY: grafana_password}, "dashboards"),
+        secret(
+            spec.grafana_secret,
+            MONITORING_NS,
+            {monitoring.GRAFANA_USER_KEY: "admin", monitoring.GRAFANA_PASSWORD_KEY: grafana_password},
+            "dashboards",
+        ),
         secret(spec.database.password_secret, spec.namespace, {"password": db_password}, "tracking"),
     ]
     p.chart_inputs = gpu_operator.objects(spec)
@@ -126,8 +144,13 @@ def plan(spec: PlatformSpec, grafana_password: Any, db_password: Any) -> Plan:
         Chart("kube-prometheus-stack", "kube-prometheus-stack", MONITORING_NS, monitoring.values(spec)),
         Chart("prometheus-adapter", "prometheus-adapter", MONITORING_NS, adapter.values(spec)),
     ]
-    objects = (triton.objects(spec) + mlflow.objects(spec) + engine_job.objects(spec) + dashboards.objects(spec)
-               + alerts.objects(spec))
+    objects = (
+        triton.objects(spec)
+        + mlflow.objects(spec)
+        + engine_job.objects(spec)
+        + dashboards.objects(spec)
+        + alerts.objects(spec)
+    )
     p.custom = [o for o in objects if is_custom(o)]
     p.objects = [o for o in objects if not is_custom(o)]
     return p

@@ -42,10 +42,27 @@ def persistent_volume(cfg: StackConfig) -> dict[str, Any]:
     else:
         spec["accessModes"] = ["ReadWriteOnce"]
         spec["local"] = {"path": cfg.local_path}
-        spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-            {"key": "kubernetes.io/hostname", "operator": "In", "values": [cfg.local_path_node]}]}]}}
-    return {"apiVersion": "v1", "kind": "PersistentVolume",
-            "metadata": {"name": f"{STORAGE_CLASS}-{cfg.namespace}", "labels": labels("storage", CLAIM)}, "spec": spec}
+        spec["nodeAffinity"] = {
+            "required": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {
+                                "key": "kubernetes.io/hostname",
+                                "operator": "In",
+                                "values": [cfg.local_path_node],
+                            }
+                        ]
+                    }
+                ]
+            }
+        }
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"{STORAGE_CLASS}-{cfg.namespace}", "labels": labels("storage", CLAIM)},
+        "spec": spec,
+    }
 
 
 def persistent_volume_claim(cfg: StackConfig) -> dict[str, Any]:
@@ -70,10 +87,16 @@ def metallb_values() -> dict[str, Any]:
 def metallb_pool(cfg: StackConfig) -> list[dict[str, Any]]:
     """IPAddressPool + L2Advertisement (metallb.io/v1beta1 CRDs, installed by the MetalLB chart)."""
     return [
-        {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
-         "metadata": meta("inferstack", METALLB_NS, "exposure"),
-         "spec": {"addresses": list(cfg.metallb_addresses)}},
-        {"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement",
-         "metadata": meta("inferstack", METALLB_NS, "exposure"),
-         "spec": {"ipAddressPools": ["inferstack"]}},
+        {
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "IPAddressPool",
+            "metadata": meta("inferstack", METALLB_NS, "exposure"),
+            "spec": {"addresses": list(cfg.metallb_addresses)},
+        },
+        {
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "L2Advertisement",
+            "metadata": meta("inferstack", METALLB_NS, "exposure"),
+            "spec": {"ipAddressPools": ["inferstack"]},
+        },
     ]

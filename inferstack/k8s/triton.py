@@ -66,7 +66,12 @@ def _store_env_and_volumes(spec: PlatformSpec) -> tuple[list[dict], list[dict], 
         ]
     else:
         env.append({"name": "MODEL_REPOSITORY", "value": f"{MODEL_MOUNT}/repository"})
-        volumes.append({"name": "models", "persistentVolumeClaim": {"claimName": spec.store.claim_name, "readOnly": True}})
+        volumes.append(
+            {
+                "name": "models",
+                "persistentVolumeClaim": {"claimName": spec.store.claim_name, "readOnly": True},
+            }
+        )
         mounts.append({"name": "models", "mountPath": MODEL_MOUNT, "readOnly": True})
     return env, volumes, mounts
 
@@ -118,8 +123,9 @@ def deployment(spec: PlatformSpec) -> dict[str, Any]:
             "failureThreshold": 3,
             "timeoutSeconds": 5,
         },
-        "resources": gpu_resources(spec.gpus_per_replica, cpu=str(2 * spec.gpus_per_replica),
-                                   memory=f"{8 * spec.gpus_per_replica}Gi"),
+        "resources": gpu_resources(
+            spec.gpus_per_replica, cpu=str(2 * spec.gpus_per_replica), memory=f"{8 * spec.gpus_per_replica}Gi"
+        ),
         "securityContext": container_security(),
         "volumeMounts": mounts,
     }
@@ -142,12 +148,14 @@ def deployment(spec: PlatformSpec) -> dict[str, Any]:
                     "securityContext": pod_security(APP_UID),
                     "terminationGracePeriodSeconds": 30,
                     **gpu_scheduling(spec.gpu_product, pin_node),
-                    "topologySpreadConstraints": [{
-                        "maxSkew": 1,
-                        "topologyKey": "kubernetes.io/hostname",
-                        "whenUnsatisfiable": "ScheduleAnyway",
-                        "labelSelector": {"matchLabels": selector("inference", NAME)},
-                    }],
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": selector("inference", NAME)},
+                        }
+                    ],
                     "containers": [container],
                     "volumes": volumes,
                 },
@@ -179,8 +187,12 @@ def service(spec: PlatformSpec) -> dict[str, Any]:
             body["loadBalancerSourceRanges"] = list(spec.client_cidrs)
     # Keep the client's address so the NetworkPolicy's ipBlock rules see who is calling.
     body["externalTrafficPolicy"] = "Local"
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": meta(NAME, spec.namespace, "inference", annotations=annotations), "spec": body}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta(NAME, spec.namespace, "inference", annotations=annotations),
+        "spec": body,
+    }
 
 
 def metrics_service(spec: PlatformSpec) -> dict[str, Any]:
@@ -203,8 +215,12 @@ def service_monitor(spec: PlatformSpec) -> dict[str, Any]:
         "kind": "ServiceMonitor",
         "metadata": meta(NAME, spec.namespace, "inference"),
         "spec": {
-            "selector": {"matchLabels": {"app.kubernetes.io/name": svc["metadata"]["name"],
-                                         "app.kubernetes.io/part-of": "inferstack"}},
+            "selector": {
+                "matchLabels": {
+                    "app.kubernetes.io/name": svc["metadata"]["name"],
+                    "app.kubernetes.io/part-of": "inferstack",
+                }
+            },
             "namespaceSelector": {"matchNames": [spec.namespace]},
             # Series get job="<Service name>" (METRICS_JOB): alerts and dashboards match on it.
             "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "15s", "scrapeTimeout": "10s"}],
@@ -236,11 +252,21 @@ def network_policy(spec: PlatformSpec) -> dict[str, Any]:
             "podSelector": {"matchLabels": selector("inference", NAME)},
             "policyTypes": ["Ingress"],
             "ingress": [
-                {"from": clients,
-                 "ports": [{"protocol": "TCP", "port": HTTP}, {"protocol": "TCP", "port": GRPC}]},
-                {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NS}},
-                           "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
-                 "ports": [{"protocol": "TCP", "port": METRICS}]},
+                {
+                    "from": clients,
+                    "ports": [{"protocol": "TCP", "port": HTTP}, {"protocol": "TCP", "port": GRPC}],
+                },
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": MONITORING_NS}
+                            },
+                            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "TCP", "port": METRICS}],
+                },
             ],
         },
     }
@@ -256,24 +282,38 @@ def hpa(spec: PlatformSpec) -> dict[str, Any]:
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
             "minReplicas": spec.replicas,
             "maxReplicas": spec.max_replicas,
-            "metrics": [{
-                "type": "Pods",
-                "pods": {
-                    "metric": {"name": adapter.QUEUE_METRIC},
-                    "target": {"type": "AverageValue", "averageValue": str(spec.queue_time_target_us)},
-                },
-            }],
+            "metrics": [
+                {
+                    "type": "Pods",
+                    "pods": {
+                        "metric": {"name": adapter.QUEUE_METRIC},
+                        "target": {"type": "AverageValue", "averageValue": str(spec.queue_time_target_us)},
+                    },
+                }
+            ],
             "behavior": {
                 # A new replica needs a GPU node and minutes to load engines: scale up promptly, down slowly.
-                "scaleUp": {"stabilizationWindowSeconds": 60,
-                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}]},
-                "scaleDown": {"stabilizationWindowSeconds": 600,
-                              "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]},
+                "scaleUp": {
+                    "stabilizationWindowSeconds": 60,
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}],
+                },
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 600,
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}],
+                },
             },
         },
     }
 
 
 def objects(spec: PlatformSpec) -> list[dict[str, Any]]:
-    return [service_account(spec), deployment(spec), service(spec), metrics_service(spec),
-            service_monitor(spec), pod_disruption_budget(spec), network_policy(spec), hpa(spec)]
+    return [
+        service_account(spec),
+        deployment(spec),
+        service(spec),
+        metrics_service(spec),
+        service_monitor(spec),
+        pod_disruption_budget(spec),
+        network_policy(spec),
+        hpa(spec),
+    ]

@@ -42,31 +42,54 @@ def build(cfg: Config, prefix: str = "inferstack") -> OnpremSubstrate:
             create=f"ansible-playbook -i {c.ansible_inventory} {c.ansible_playbook}",
             dir=str(root),
             # Re-run when the playbook, the inventory or the version lock change.
-            triggers=[_digest(root / c.ansible_playbook), _digest(root / c.ansible_inventory),
-                      _digest(root / "versions.yaml")],
+            triggers=[
+                _digest(root / c.ansible_playbook),
+                _digest(root / c.ansible_inventory),
+                _digest(root / "versions.yaml"),
+            ],
         )
         provider_deps.append(playbook)
-    provider = k8s.Provider(f"{prefix}-onprem", kubeconfig=cfg.kubeconfig, enable_server_side_apply=True,
-                            opts=pulumi.ResourceOptions(depends_on=provider_deps))
+    provider = k8s.Provider(
+        f"{prefix}-onprem",
+        kubeconfig=cfg.kubeconfig,
+        enable_server_side_apply=True,
+        opts=pulumi.ResourceOptions(depends_on=provider_deps),
+    )
     opts = pulumi.ResourceOptions(provider=provider)
 
     app_ns = k8sapply.apply(prefix, namespace(c.namespace, "restricted"), opts)
     after_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[app_ns]))
     sc = k8sapply.apply(prefix, storage.storage_class(), opts)
-    pv = k8sapply.apply(prefix, storage.persistent_volume(c), pulumi.ResourceOptions.merge(
-        opts, pulumi.ResourceOptions(depends_on=[sc])))
-    pvc = k8sapply.apply(prefix, storage.persistent_volume_claim(c), pulumi.ResourceOptions.merge(
-        after_ns, pulumi.ResourceOptions(depends_on=[app_ns, pv])))
+    pv = k8sapply.apply(
+        prefix,
+        storage.persistent_volume(c),
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[sc])),
+    )
+    pvc = k8sapply.apply(
+        prefix,
+        storage.persistent_volume_claim(c),
+        pulumi.ResourceOptions.merge(after_ns, pulumi.ResourceOptions(depends_on=[app_ns, pv])),
+    )
     ready: list[pulumi.Resource] = [pvc]
     if c.exposure == "loadbalancer":
         lb_ns = k8sapply.apply(prefix, namespace(storage.METALLB_NS, "privileged"), opts)
         chart = plan_builder.Chart("metallb", "metallb", storage.METALLB_NS, storage.metallb_values())
-        release = k8sapply.helm_release(f"{prefix}-metallb", chart, pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(depends_on=[lb_ns])))
+        release = k8sapply.helm_release(
+            f"{prefix}-metallb",
+            chart,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[lb_ns])),
+        )
         for obj in storage.metallb_pool(c):
-            ready.append(k8sapply.apply(prefix, obj, pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=[release]))))
-    return OnpremSubstrate(provider=provider, store=plan_builder.volume_store(c), database=Database(), ready=ready)
+            ready.append(
+                k8sapply.apply(
+                    prefix,
+                    obj,
+                    pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[release])),
+                )
+            )
+    return OnpremSubstrate(
+        provider=provider, store=plan_builder.volume_store(c), database=Database(), ready=ready
+    )
 
 
 def _digest(path) -> str:

@@ -44,14 +44,25 @@ class Platform(pulumi.ComponentResource):
         super().__init__("inferstack:platform:Platform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
-        grafana_password = args.grafana_admin_password or random.RandomPassword(
-            f"{name}-grafana-admin", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)).result
-        db_password = args.mlflow_db_password or random.RandomPassword(
-            f"{name}-mlflow-db", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)).result
+        grafana_password = (
+            args.grafana_admin_password
+            or random.RandomPassword(
+                f"{name}-grafana-admin", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+            ).result
+        )
+        db_password = (
+            args.mlflow_db_password
+            or random.RandomPassword(
+                f"{name}-mlflow-db", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+            ).result
+        )
 
         spec = plan_builder.spec_for(args.config, args.store, args.database)
-        plan = plan_builder.plan(spec, grafana_password=pulumi.Output.secret(grafana_password),
-                                 db_password=pulumi.Output.secret(db_password))
+        plan = plan_builder.plan(
+            spec,
+            grafana_password=pulumi.Output.secret(grafana_password),
+            db_password=pulumi.Output.secret(db_password),
+        )
 
         def apply_all(objects: list[dict[str, Any]], after: list[pulumi.Resource]) -> list[pulumi.Resource]:
             opts_ = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=after))
@@ -66,17 +77,24 @@ class Platform(pulumi.ComponentResource):
             if chart.release == "prometheus-adapter":
                 after.append(releases["kube-prometheus-stack"])
             releases[chart.release] = k8sapply.helm_release(
-                f"{name}-{chart.release}", chart, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=after)))
+                f"{name}-{chart.release}",
+                chart,
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=after)),
+            )
         # GPU workloads wait for the operator (device plugin, GFD labels); custom resources for their CRDs.
         workloads = apply_all(plan.objects, base + [releases["gpu-operator"]])
         apply_all(plan.custom, base + [releases["kube-prometheus-stack"]])
 
-        service = next(r for r, o in zip(workloads, plan.objects, strict=True)
-                       if o["kind"] == "Service" and o["metadata"]["name"] == triton.NAME)
+        service = next(
+            r
+            for r, o in zip(workloads, plan.objects, strict=True)
+            if o["kind"] == "Service" and o["metadata"]["name"] == triton.NAME
+        )
         self.triton_endpoint = _endpoint(service, args.config)
         self.grafana_admin_password = pulumi.Output.secret(grafana_password)
-        self.register_outputs({"triton_endpoint": self.triton_endpoint,
-                               "grafana_admin_password": self.grafana_admin_password})
+        self.register_outputs(
+            {"triton_endpoint": self.triton_endpoint, "grafana_admin_password": self.grafana_admin_password}
+        )
 
     @staticmethod
     def _check(args: PlatformArgs) -> None:

@@ -17,23 +17,39 @@ def _stack_rule(name: str, description: str, check):
         for message in check(resources):
             report_violation(message)
 
-    return StackValidationPolicy(name=name, description=description, validate=validate,
-                                 enforcement_level=EnforcementLevel.MANDATORY)
+    return StackValidationPolicy(
+        name=name, description=description, validate=validate, enforcement_level=EnforcementLevel.MANDATORY
+    )
 
 
 PolicyPack(
     name="inferstack",
     policies=[
-        _stack_rule("gpu-pods-request-gpus", "GPU pods request nvidia.com/gpu (request = limit) and tolerate the taint",
-                    rules.gpu_pods_request_gpus),
-        _stack_rule("gpu-node-groups-use-gpu-amis", "GPU node groups use GPU AMIs and GPU instance types",
-                    rules.gpu_node_groups_use_gpu_amis),
-        _stack_rule("buckets-private-and-encrypted", "Buckets block public access, encrypt and version",
-                    rules.buckets_private_and_encrypted),
+        _stack_rule(
+            "gpu-pods-request-gpus",
+            "GPU pods request nvidia.com/gpu (request = limit) and tolerate the taint",
+            rules.gpu_pods_request_gpus,
+        ),
+        _stack_rule(
+            "gpu-node-groups-use-gpu-amis",
+            "GPU node groups use GPU AMIs and GPU instance types",
+            rules.gpu_node_groups_use_gpu_amis,
+        ),
+        _stack_rule(
+            "buckets-private-and-encrypted",
+            "Buckets block public access, encrypt and version",
+            rules.buckets_private_and_encrypted,
+        ),
         _stack_rule("images-pinned", "No unpinned container image", rules.images_pinned),
-        _stack_rule("hpa-metric-from-adapter", "HPA metrics are exposed by prometheus-adapter",
-                    rules.hpa_metric_from_adapter),
-        _stack_rule("service-monitors-select-metrics-ports", "ServiceMonitors select a Service's named port",
-                    rules.service_monitors_select_metrics_ports),
+        _stack_rule(
+            "hpa-metric-from-adapter",
+            "HPA metrics are exposed by prometheus-adapter",
+            rules.hpa_metric_from_adapter,
+        ),
+        _stack_rule(
+            "service-monitors-select-metrics-ports",
+            "ServiceMonitors select a Service's named port",
+            rules.service_monitors_select_metrics_ports,
+        ),
     ],
 )

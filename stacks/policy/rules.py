@@ -19,7 +19,12 @@ class Res(NamedTuple):
     props: dict[str, Any]
 
 
-GPU_AMI_TYPES = {"AL2023_x86_64_NVIDIA", "AL2023_ARM_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA", "AL2_x86_64_GPU"}
+GPU_AMI_TYPES = {
+    "AL2023_x86_64_NVIDIA",
+    "AL2023_ARM_64_NVIDIA",
+    "BOTTLEROCKET_x86_64_NVIDIA",
+    "AL2_x86_64_GPU",
+}
 GPU_FAMILIES = {"g5", "g6", "g6e", "p4d", "p5"}
 GPU = "nvidia.com/gpu"
 READ_ONLY_S3 = {"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}
@@ -54,8 +59,10 @@ def gpu_pods_request_gpus(resources: Iterable[Res]) -> list[str]:
         pod = pod_spec(r)
         if pod is None:
             continue
-        tolerates = any(t.get("key") == GPU and t.get("effect") in ("NoSchedule", None)
-                        for t in pod.get("tolerations") or [])
+        tolerates = any(
+            t.get("key") == GPU and t.get("effect") in ("NoSchedule", None)
+            for t in pod.get("tolerations") or []
+        )
         gpu_containers = []
         for c in pod.get("containers") or []:
             res = c.get("resources") or {}
@@ -64,7 +71,9 @@ def gpu_pods_request_gpus(resources: Iterable[Res]) -> list[str]:
                 continue
             gpu_containers.append(c)
             if req is None or lim is None or str(req) != str(lim):
-                out.append(f"{r.name}: container {c.get('name')} must set {GPU} request = limit (got {req}/{lim})")
+                out.append(
+                    f"{r.name}: container {c.get('name')} must set {GPU} request = limit (got {req}/{lim})"
+                )
             elif float(str(req)) < 1:
                 out.append(f"{r.name}: container {c.get('name')} requests {req} GPUs")
         if gpu_containers and not tolerates:
@@ -80,12 +89,16 @@ def gpu_node_groups_use_gpu_amis(resources: Iterable[Res]) -> list[str]:
     for r in resources:
         if r.type != "aws:eks/nodeGroup:NodeGroup":
             continue
-        tainted = any(t.get("key") == GPU and t.get("effect") == "NO_SCHEDULE" for t in r.props.get("taints") or [])
+        tainted = any(
+            t.get("key") == GPU and t.get("effect") == "NO_SCHEDULE" for t in r.props.get("taints") or []
+        )
         ami = r.props.get("amiType")
         families = {t.split(".")[0] for t in r.props.get("instanceTypes") or []}
         if tainted:
             if ami not in GPU_AMI_TYPES:
-                out.append(f"{r.name}: GPU node group with AMI type {ami!r} (want one of {sorted(GPU_AMI_TYPES)})")
+                out.append(
+                    f"{r.name}: GPU node group with AMI type {ami!r} (want one of {sorted(GPU_AMI_TYPES)})"
+                )
             if not families or not families <= GPU_FAMILIES:
                 out.append(f"{r.name}: GPU node group with instance types {r.props.get('instanceTypes')}")
         elif families & GPU_FAMILIES or ami in GPU_AMI_TYPES:
@@ -109,9 +122,14 @@ def buckets_private_and_encrypted(resources: Iterable[Res]) -> list[str]:
         flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
         if not pab or not all(pab[0].props.get(f) is True for f in flags):
             out.append(f"{b.name}: public access is not fully blocked")
-        sse = attached("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", b)
-        algos = [((rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm"))
-                 for s in sse for rule in s.props.get("rules") or []]
+        sse = attached(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", b
+        )
+        algos = [
+            ((rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm"))
+            for s in sse
+            for rule in s.props.get("rules") or []
+        ]
         if not any(a in ("aws:kms", "AES256", "aws:kms:dsse") for a in algos):
             out.append(f"{b.name}: no default encryption")
         ver = attached("aws:s3/bucketVersioning:BucketVersioning", b)
@@ -125,7 +143,9 @@ def buckets_private_and_encrypted(resources: Iterable[Res]) -> list[str]:
 def role_policy_read_only(resources: Iterable[Res], role_name_part: str, bucket_arn: str) -> list[str]:
     """The IRSA role of `role_name_part` may only read `bucket_arn` (list + get), nothing else."""
     out = []
-    policies = [r for r in resources if r.type == "aws:iam/rolePolicy:RolePolicy" and role_name_part in r.name]
+    policies = [
+        r for r in resources if r.type == "aws:iam/rolePolicy:RolePolicy" and role_name_part in r.name
+    ]
     if not policies:
         return [f"no inline policy for a role named like {role_name_part!r}"]
     for r in policies:
@@ -175,7 +195,9 @@ def operator_follows_preinstalled(resources: Iterable[Res], drivers_preinstalled
     for part in ("driver", "toolkit"):
         enabled = (values.get(part) or {}).get("enabled", True)
         if enabled == drivers_preinstalled:
-            out.append(f"gpu-operator {part}.enabled={enabled} but driversPreinstalled={drivers_preinstalled}")
+            out.append(
+                f"gpu-operator {part}.enabled={enabled} but driversPreinstalled={drivers_preinstalled}"
+            )
     return out
 
 
@@ -183,7 +205,10 @@ def hpa_metric_from_adapter(resources: Iterable[Res]) -> list[str]:
     """Every Pods metric an HPA scales on is one prometheus-adapter exposes."""
     resources = list(resources)
     values = helm_values(resources, "prometheus-adapter")
-    exposed = {((rule.get("name") or {}).get("as")) for rule in ((values or {}).get("rules") or {}).get("custom") or []}
+    exposed = {
+        ((rule.get("name") or {}).get("as"))
+        for rule in ((values or {}).get("rules") or {}).get("custom") or []
+    }
     out = []
     for r in resources:
         if _kind(r) != "HorizontalPodAutoscaler":
@@ -192,7 +217,9 @@ def hpa_metric_from_adapter(resources: Iterable[Res]) -> list[str]:
             if m.get("type") == "Pods":
                 name = ((m.get("pods") or {}).get("metric") or {}).get("name")
                 if name not in exposed:
-                    out.append(f"{r.name}: scales on {name!r}, which prometheus-adapter does not expose ({sorted(exposed)})")
+                    out.append(
+                        f"{r.name}: scales on {name!r}, which prometheus-adapter does not expose ({sorted(exposed)})"
+                    )
     return out
 
 
@@ -204,14 +231,22 @@ def service_monitors_select_metrics_ports(resources: Iterable[Res]) -> list[str]
     for sm in (r for r in resources if _kind(r) == "ServiceMonitor"):
         spec = sm.props.get("spec") or {}
         want = (spec.get("selector") or {}).get("matchLabels") or {}
-        namespaces = ((spec.get("namespaceSelector") or {}).get("matchNames")) or [sm.props["metadata"].get("namespace")]
-        matched = [s for s in services if s.props["metadata"].get("namespace") in namespaces
-                   and want.items() <= (s.props["metadata"].get("labels") or {}).items()]
+        namespaces = ((spec.get("namespaceSelector") or {}).get("matchNames")) or [
+            sm.props["metadata"].get("namespace")
+        ]
+        matched = [
+            s
+            for s in services
+            if s.props["metadata"].get("namespace") in namespaces
+            and want.items() <= (s.props["metadata"].get("labels") or {}).items()
+        ]
         if not matched:
             out.append(f"{sm.name}: selects no Service ({want} in {namespaces})")
             continue
         ports = {p.get("name") for s in matched for p in (s.props.get("spec") or {}).get("ports") or []}
         for ep in spec.get("endpoints") or []:
             if ep.get("port") not in ports:
-                out.append(f"{sm.name}: scrapes port {ep.get('port')!r}, not a port of {[s.name for s in matched]}")
+                out.append(
+                    f"{sm.name}: scrapes port {ep.get('port')!r}, not a port of {[s.name for s in matched]}"
+                )
     return out

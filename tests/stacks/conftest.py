@@ -20,9 +20,11 @@ def shared_schemas(sub: str) -> Path:
     """../shared/schemas/<sub>, or skip saying why (the reference data lives outside the repository)."""
     path = SCHEMAS / sub
     if not path.is_dir():
-        reason = (f"reference schemas not found at {path}: these checks read the prometheus-operator CRDs and the "
-                  "charts' default values from ../shared/schemas beside the repository; without them the objects "
-                  "and values are NOT checked against those schemas")
+        reason = (
+            f"reference schemas not found at {path}: these checks read the prometheus-operator CRDs and the "
+            "charts' default values from ../shared/schemas beside the repository; without them the objects "
+            "and values are NOT checked against those schemas"
+        )
         print(f"SKIP: {reason}")
         pytest.skip(reason)
     return path
@@ -35,7 +37,9 @@ def aws_run() -> harness.Run:
 
 @pytest.fixture(scope="session")
 def onprem_run() -> harness.Run:
-    return harness.run_program(harness.ONPREM_CONFIG, stack="onprem-test", secret_keys=("inferstack:kubeconfig",))
+    return harness.run_program(
+        harness.ONPREM_CONFIG, stack="onprem-test", secret_keys=("inferstack:kubeconfig",)
+    )
 
 
 @pytest.fixture(scope="session", params=["aws", "onprem"])

@@ -41,14 +41,18 @@ class Run:
 
     def one(self, typ: str, name_part: str = "") -> Resource:
         found = [r for r in self.of_type(typ) if name_part in r.name]
-        assert len(found) == 1, f"expected one {typ} named like {name_part!r}, found {[r.name for r in found]}"
+        assert len(found) == 1, (
+            f"expected one {typ} named like {name_part!r}, found {[r.name for r in found]}"
+        )
         return found[0]
 
     def k8s_objects(self) -> list[dict[str, Any]]:
         """Kubernetes resources as objects (apiVersion/kind/metadata/...), as the provider would send them."""
         out = []
         for r in self.resources:
-            if not r.type.startswith("kubernetes:") or r.type.startswith(("kubernetes:helm", "pulumi:providers")):
+            if not r.type.startswith("kubernetes:") or r.type.startswith(
+                ("kubernetes:helm", "pulumi:providers")
+            ):
                 continue
             obj = dict(r.inputs)
             out.append(obj)
@@ -65,17 +69,22 @@ class Recorder(pulumi.runtime.Mocks):
         state = dict(inputs)
         t, n = args.typ, args.name
         if t == "aws:eks/cluster:Cluster":
-            state.update(name=f"{n}-cluster", endpoint="https://EXAMPLE.gr7.eu-west-1.eks.amazonaws.com",
-                         certificateAuthority={"data": "Q0EK"},
-                         identities=[{"oidcs": [{"issuer": "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"}]}],
-                         vpcConfig={**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": "sg-cluster"})
+            state.update(
+                name=f"{n}-cluster",
+                endpoint="https://EXAMPLE.gr7.eu-west-1.eks.amazonaws.com",
+                certificateAuthority={"data": "Q0EK"},
+                identities=[{"oidcs": [{"issuer": "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"}]}],
+                vpcConfig={**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": "sg-cluster"},
+            )
         elif t == "aws:s3/bucket:Bucket":
             state.update(bucket=f"{n}-bucket", arn=f"arn:aws:s3:::{n}-bucket")
         elif t == "aws:iam/role:Role":
             state.update(arn=f"arn:aws:iam::123456789012:role/{n}", name=n)
         elif t == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-            state.update(arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE",
-                         url="oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE")
+            state.update(
+                arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE",
+                url="oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE",
+            )
         elif t == "aws:rds/instance:Instance":
             state.update(address=f"{n}.abc.eu-west-1.rds.amazonaws.com")
         elif t == "aws:kms/key:Key":
@@ -89,7 +98,10 @@ class Recorder(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.run.calls.append(args.token)
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": ["eu-west-1a", "eu-west-1b", "eu-west-1c"], "zoneIds": ["euw1-az1", "euw1-az2", "euw1-az3"]}
+            return {
+                "names": ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+                "zoneIds": ["euw1-az1", "euw1-az2", "euw1-az3"],
+            }
         return {}
 
 
@@ -98,8 +110,10 @@ def run_program(config: dict[str, Any], stack: str = "test", secret_keys: tuple[
     Lists are passed as JSON strings, as `pulumi config set --path` stores them."""
     run = Run()
     pulumi.runtime.set_mocks(Recorder(run), project="inferstack", stack=stack, preview=False)
-    values = {k: json.dumps(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else str(v)
-              for k, v in config.items()}
+    values = {
+        k: json.dumps(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in config.items()
+    }
     pulumi.runtime.set_all_config(values, list(secret_keys))
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()

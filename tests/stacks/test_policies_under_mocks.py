@@ -28,8 +28,15 @@ def test_both_stacks_register_the_platform_component_and_triton(run):
 
 def test_every_gpu_pod_requests_gpus_request_equals_limit_and_tolerates_the_taint(run):
     assert rules.gpu_pods_request_gpus(res(run)) == []
-    gpu_pods = [r for r in res(run) if rules.pod_spec(r) and any(
-        "nvidia.com/gpu" in ((c.get("resources") or {}).get("limits") or {}) for c in rules.pod_spec(r)["containers"])]
+    gpu_pods = [
+        r
+        for r in res(run)
+        if rules.pod_spec(r)
+        and any(
+            "nvidia.com/gpu" in ((c.get("resources") or {}).get("limits") or {})
+            for c in rules.pod_spec(r)["containers"]
+        )
+    ]
     assert {r.props["metadata"]["name"] for r in gpu_pods} == {"triton", "trt-build"}
 
 
@@ -87,7 +94,11 @@ def test_triton_irsa_role_only_reads_the_model_bucket(aws_run):
     trust = json.loads(aws_run.one("aws:iam/role:Role", "inferstack-triton").inputs["assumeRolePolicy"])
     cond = trust["Statement"][0]["Condition"]["StringEquals"]
     assert "system:serviceaccount:inferstack:triton" in cond.values()
-    sa = next(o for o in aws_run.k8s_objects() if o.get("kind") == "ServiceAccount" and o["metadata"]["name"] == "triton")
+    sa = next(
+        o
+        for o in aws_run.k8s_objects()
+        if o.get("kind") == "ServiceAccount" and o["metadata"]["name"] == "triton"
+    )
     assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("role/inferstack-triton")
 
 

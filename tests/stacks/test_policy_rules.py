@@ -8,12 +8,18 @@ from stacks.policy import rules
 from stacks.policy.rules import Res
 
 
-def deployment(name="triton", tolerate=True, req="1", lim="1", image="reg/inferstack-triton:25.10-inferstack0.1.0"):
+def deployment(
+    name="triton", tolerate=True, req="1", lim="1", image="reg/inferstack-triton:25.10-inferstack0.1.0"
+):
     resources = {"requests": {"nvidia.com/gpu": req}, "limits": {"nvidia.com/gpu": lim}} if req or lim else {}
     pod = {"containers": [{"name": "c", "image": image, "resources": resources}]}
     if tolerate:
         pod["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
-    return Res("kubernetes:apps/v1:Deployment", name, {"metadata": {"name": name}, "spec": {"template": {"spec": pod}}})
+    return Res(
+        "kubernetes:apps/v1:Deployment",
+        name,
+        {"metadata": {"name": name}, "spec": {"template": {"spec": pod}}},
+    )
 
 
 def test_gpu_pod_rule_accepts_request_equal_limit_with_toleration():
@@ -55,13 +61,27 @@ def test_node_group_rule():
 def bucket_set(block=True, sse="aws:kms", versioning="Enabled"):
     return [
         Res("aws:s3/bucket:Bucket", "models", {}),
-        Res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "models",
-            {"bucket": "models-id", "blockPublicAcls": True, "blockPublicPolicy": block, "ignorePublicAcls": True,
-             "restrictPublicBuckets": True}),
-        Res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "models",
-            {"bucket": "models-id", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": sse}}]}),
-        Res("aws:s3/bucketVersioning:BucketVersioning", "models",
-            {"bucket": "models-id", "versioningConfiguration": {"status": versioning}}),
+        Res(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "models",
+            {
+                "bucket": "models-id",
+                "blockPublicAcls": True,
+                "blockPublicPolicy": block,
+                "ignorePublicAcls": True,
+                "restrictPublicBuckets": True,
+            },
+        ),
+        Res(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            "models",
+            {"bucket": "models-id", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": sse}}]},
+        ),
+        Res(
+            "aws:s3/bucketVersioning:BucketVersioning",
+            "models",
+            {"bucket": "models-id", "versioningConfiguration": {"status": versioning}},
+        ),
     ]
 
 
@@ -98,8 +118,11 @@ def test_operator_rule():
 
 
 def hpa(metric):
-    return Res("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "triton", {"spec": {"metrics": [
-        {"type": "Pods", "pods": {"metric": {"name": metric}}}]}})
+    return Res(
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+        "triton",
+        {"spec": {"metrics": [{"type": "Pods", "pods": {"metric": {"name": metric}}}]}},
+    )
 
 
 def test_hpa_rule():
@@ -109,13 +132,21 @@ def test_hpa_rule():
 
 
 def test_service_monitor_rule():
-    svc = Res("kubernetes:core/v1:Service", "m", {"metadata": {"namespace": "a", "labels": {"app": "t"}},
-                                                  "spec": {"ports": [{"name": "metrics"}]}})
+    svc = Res(
+        "kubernetes:core/v1:Service",
+        "m",
+        {"metadata": {"namespace": "a", "labels": {"app": "t"}}, "spec": {"ports": [{"name": "metrics"}]}},
+    )
 
     def sm(labels, port, ns="a"):
-        return Res("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "sm", {
-            "metadata": {"namespace": ns},
-            "spec": {"selector": {"matchLabels": labels}, "endpoints": [{"port": port}]}})
+        return Res(
+            "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+            "sm",
+            {
+                "metadata": {"namespace": ns},
+                "spec": {"selector": {"matchLabels": labels}, "endpoints": [{"port": port}]},
+            },
+        )
 
     assert rules.service_monitors_select_metrics_ports([svc, sm({"app": "t"}, "metrics")]) == []
     assert rules.service_monitors_select_metrics_ports([svc, sm({"app": "t"}, "http")])

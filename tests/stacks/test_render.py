@@ -14,13 +14,25 @@ from inferstack.errors import ConfigError
 
 @pytest.mark.parametrize("env", ["aws", "onprem"])
 def test_render_cli_writes_objects_values_and_the_placeholders(env, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "inferstack.cli", "render", "--env", env, "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "inferstack.cli", "render", "--env", env, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     objects = sorted((tmp_path / "objects").glob("*.yaml"))
     docs = [yaml.safe_load(p.read_text()) for p in objects]
-    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "ServiceMonitor", "PrometheusRule", "CronJob",
-            "NetworkPolicy", "PodDisruptionBudget"} <= {d["kind"] for d in docs}
+    assert {
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "ServiceMonitor",
+        "PrometheusRule",
+        "CronJob",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+    } <= {d["kind"] for d in docs}
     values = {p.stem for p in (tmp_path / "values").glob("*.yaml")}
     assert {"gpu-operator", "kube-prometheus-stack", "prometheus-adapter"} <= values
     readme = (tmp_path / "README.md").read_text()
@@ -43,7 +55,11 @@ def test_slo_rules_cover_error_and_latency_objectives_and_say_why_throughput_has
     from inferstack.k8s import alerts
 
     result = render.build("aws")
-    rule = next(o for o in result.objects if o["kind"] == "PrometheusRule" and o["metadata"]["name"].startswith("slo-"))
+    rule = next(
+        o
+        for o in result.objects
+        if o["kind"] == "PrometheusRule" and o["metadata"]["name"].startswith("slo-")
+    )
     names = [r["alert"] for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r]
     assert names.count("SLOErrorBudgetBurn1h") == 1 and names.count("SLOLatency1h") == 2
     assert "inferstack.io/no-alert-throughput" in rule["metadata"]["annotations"]

@@ -17,9 +17,11 @@ from conftest import shared_schemas
 
 from inferstack import versions
 
-CRD_FILES = {"ServiceMonitor": "monitoring.coreos.com_servicemonitors.yaml",
-             "PodMonitor": "monitoring.coreos.com_podmonitors.yaml",
-             "PrometheusRule": "monitoring.coreos.com_prometheusrules.yaml"}
+CRD_FILES = {
+    "ServiceMonitor": "monitoring.coreos.com_servicemonitors.yaml",
+    "PodMonitor": "monitoring.coreos.com_podmonitors.yaml",
+    "PrometheusRule": "monitoring.coreos.com_prometheusrules.yaml",
+}
 # MetalLB's CRDs are not among the reference schemas: its two objects are checked by hand below instead.
 UNCHECKED_GROUPS = {"metallb.io": "no MetalLB CRD schema in ../shared/schemas/crds"}
 
@@ -59,8 +61,11 @@ def _strict(schema: Any) -> Any:
     forbid properties the CRD does not declare, unless it preserves unknown fields."""
     if isinstance(schema, dict):
         schema = {k: _strict(v) for k, v in schema.items()}
-        if ("properties" in schema and "additionalProperties" not in schema
-                and not schema.get("x-kubernetes-preserve-unknown-fields")):
+        if (
+            "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
             schema["additionalProperties"] = False
         return schema
     if isinstance(schema, list):

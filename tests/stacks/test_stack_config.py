@@ -18,15 +18,18 @@ def failing_run(config, secret_keys=()):
     return info.value
 
 
-@pytest.mark.parametrize(("change", "key"), [
-    ({"inferstack:gpuInstanceTypes": ["m6i.large"]}, "inferstack:gpuInstanceTypes"),
-    ({"inferstack:gpuInstanceTypes": ["g6.huge"]}, "inferstack:gpuInstanceTypes"),
-    ({"inferstack:gpusPerReplica": 0}, "inferstack:gpusPerReplica"),
-    ({"inferstack:gpusPerReplica": 2}, "inferstack:gpusPerReplica"),  # g6.xlarge has one GPU
-    ({"inferstack:gpuNodesDesired": 0}, "inferstack:gpuNodesDesired"),
-    ({"inferstack:gpuInstanceTpyes": ["g6.xlarge"]}, "inferstack:gpuInstanceTpyes"),
-    ({"aws:region": ""}, "aws:region"),
-])
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"inferstack:gpuInstanceTypes": ["m6i.large"]}, "inferstack:gpuInstanceTypes"),
+        ({"inferstack:gpuInstanceTypes": ["g6.huge"]}, "inferstack:gpuInstanceTypes"),
+        ({"inferstack:gpusPerReplica": 0}, "inferstack:gpusPerReplica"),
+        ({"inferstack:gpusPerReplica": 2}, "inferstack:gpusPerReplica"),  # g6.xlarge has one GPU
+        ({"inferstack:gpuNodesDesired": 0}, "inferstack:gpuNodesDesired"),
+        ({"inferstack:gpuInstanceTpyes": ["g6.xlarge"]}, "inferstack:gpuInstanceTpyes"),
+        ({"aws:region": ""}, "aws:region"),
+    ],
+)
 def test_wrong_aws_config_fails_before_any_resource_naming_the_key(change, key):
     config = {**harness.AWS_CONFIG, **change}
     run_resources = []
@@ -51,13 +54,16 @@ def test_missing_kubeconfig_on_prem_fails_naming_the_key():
     assert "inferstack:kubeconfig" in str(error)
 
 
-@pytest.mark.parametrize(("change", "key"), [
-    ({"inferstack:modelStore": "ceph"}, "inferstack:modelStore"),
-    ({"inferstack:nfsServer": ""}, "inferstack:nfsServer"),
-    ({"inferstack:gpuProduct": ""}, "inferstack:gpuProduct"),
-    ({"inferstack:metallbAddresses": []}, "inferstack:metallbAddresses"),
-    ({"inferstack:tritonReplicas": "two"}, "inferstack:tritonReplicas"),
-])
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"inferstack:modelStore": "ceph"}, "inferstack:modelStore"),
+        ({"inferstack:nfsServer": ""}, "inferstack:nfsServer"),
+        ({"inferstack:gpuProduct": ""}, "inferstack:gpuProduct"),
+        ({"inferstack:metallbAddresses": []}, "inferstack:metallbAddresses"),
+        ({"inferstack:tritonReplicas": "two"}, "inferstack:tritonReplicas"),
+    ],
+)
 def test_wrong_onprem_config_is_refused_naming_the_key(change, key):
     raw = {**harness.ONPREM_CONFIG, **change}
     with pytest.raises(ConfigError) as info:
