@@ -48,6 +48,17 @@ def verdict_table(results) -> Table:
     return table
 
 
+def default_metrics_url(target: str) -> str | None:
+    """The local stack's metrics URL when the target is the local Triton; None lets the runner guess (port 8002)."""
+    from inferstack.local import stack
+
+    for entry in stack.read_stack()["services"].values():
+        urls = entry.get("urls", {})
+        if urls.get("triton_http", "").rstrip("/") == target.rstrip("/"):
+            return urls.get("triton_metrics")
+    return None
+
+
 def run_loadtest(target: str, slo_path: Path, out: Path, definition: Path, texts_file: Path | None = None,
                  metrics_url: str | None = None, environment: str = "unknown", replicas: int = 1,
                  accelerator: str | None = None, instance_type: str | None = None, build_info: dict | None = None):
@@ -56,6 +67,7 @@ def run_loadtest(target: str, slo_path: Path, out: Path, definition: Path, texts
 
     slo = load_slo(slo_path)  # errors in the SLO file stop us before anything starts
     texts, labels = texts_for(definition, texts_file)
+    metrics_url = metrics_url or default_metrics_url(target)
     results = runner.run(target, slo, slo_path, out, texts, labels, metrics_url=metrics_url, environment=environment,
                          replicas=replicas, accelerator=accelerator, instance_type=instance_type, echo=console.print)
     path = runner.finish(results, out, build_info)

@@ -94,7 +94,9 @@ def _timeseries(samples: list, t0: float, seconds: float) -> list[dict]:
 
 def run(url: str, slo: SLO, slo_file: Path, out: Path, texts: list[str], labels: list[str],
         metrics_url: str | None = None, environment: str = "unknown", replicas: int = 1,
-        accelerator: str | None = None, instance_type: str | None = None, echo=print) -> Results:
+        accelerator: str | None = None, instance_type: str | None = None, echo=print,
+        keep_samples: Path | None = None) -> Results:
+    """keep_samples: also copy Locust's raw per-request samples there (`inferstack bench` plots them)."""
     url = url.rstrip("/")
     info = preflight(url, slo.model)
     stages = slo.stages
@@ -142,6 +144,8 @@ def run(url: str, slo: SLO, slo_file: Path, out: Path, texts: list[str], labels:
     if not samples_file.is_file():
         raise ServiceError(f"locust exited with code {proc.returncode} and recorded nothing:\n{(output or '')[-3000:]}")
     recorded = json.loads(samples_file.read_text())
+    if keep_samples is not None:
+        shutil.copy2(samples_file, keep_samples)
     shutil.rmtree(work, ignore_errors=True)
     t0 = recorded["t0"] or time.time()
     samples = recorded["samples"]

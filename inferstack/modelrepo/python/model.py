@@ -98,6 +98,8 @@ class TritonPythonModel:
         version_dir = os.path.join(args["model_repository"], args["model_version"])
         encoder = params.get("encoder", "onnxruntime")
         self.encoder_model = params.get("encoder_model", "")
+        # Front-end version N calls encoder version N, so two versions can serve side by side (canary).
+        self.encoder_version = int(args["model_version"])
         self.text_input = params.get("text_input", "TEXT")
         self.label_output = params.get("label_output", "LABEL")
         self.probs_output = params.get("probabilities_output", "PROBABILITIES")
@@ -114,6 +116,7 @@ class TritonPythonModel:
         pb = self.pb
         request = pb.InferenceRequest(
             model_name=self.encoder_model,
+            model_version=self.encoder_version,
             requested_output_names=["probabilities"],
             inputs=[pb.Tensor("input_ids", ids), pb.Tensor("attention_mask", mask)],
         )
