@@ -23,3 +23,4 @@ def register_all(app: typer.Typer) -> None:
     from inferstack import render; render.register(app)  # noqa: E702
     from inferstack.engine import cli as engine_cli; engine_cli.register(app)  # noqa: E702
     from inferstack.testbed import cli as testbed_cli; testbed_cli.register(app)  # noqa: E702
+    from inferstack.bench import cli as bench_cli; bench_cli.register(app)  # noqa: E702
