@@ -16,8 +16,11 @@ PACKAGES = {"prometheus": "prometheus"}
 
 
 def missing() -> list[str]:
-    return [pkg for pkg, binary in PACKAGES.items()
-            if not (shutil.which(binary) or os.path.exists(f"/usr/bin/{binary}"))]
+    return [
+        pkg
+        for pkg, binary in PACKAGES.items()
+        if not (shutil.which(binary) or os.path.exists(f"/usr/bin/{binary}"))
+    ]
 
 
 def apt_install(packages: list[str]) -> None:
@@ -25,7 +28,9 @@ def apt_install(packages: list[str]) -> None:
     print(f"==> installing Debian packages: {' '.join(packages)}", flush=True)
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
     # --no-install-recommends: the local stack needs the binaries, not the exporters and web assets.
-    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], check=True, env=env
+    )
 
 
 def main() -> int:
@@ -39,8 +44,11 @@ def main() -> int:
             print(f"error: {', '.join(still)} still missing after apt-get install", file=sys.stderr)
             return 1
         return 0
-    print(f"error: the local stack needs the Debian package(s) {', '.join(need)}. Install them with:\n"
-          f"  sudo apt-get install {' '.join(need)}\nthen run make again.", file=sys.stderr)
+    print(
+        f"error: the local stack needs the Debian package(s) {', '.join(need)}. Install them with:\n"
+        f"  sudo apt-get install {' '.join(need)}\nthen run make again.",
+        file=sys.stderr,
+    )
     return 1
 
 

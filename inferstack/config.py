@@ -16,13 +16,17 @@ M = TypeVar("M", bound=BaseModel)
 def read_yaml(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(path, None, "file not found", f"create it or pass the right path (looked at {path.resolve()})")
+        raise ConfigError(
+            path, None, "file not found", f"create it or pass the right path (looked at {path.resolve()})"
+        )
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(path, None, f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", "fix the YAML syntax") from None
+        raise ConfigError(
+            path, None, f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", "fix the YAML syntax"
+        ) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(path, None, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8") from None
 
@@ -58,7 +62,12 @@ def _describe(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
 
 def validate(model: type[M], data: Any, path: str | Path) -> M:
     if data is None:
-        raise ConfigError(path, None, "the file is empty", f"write a {model.__name__} document (see the example in the docs)")
+        raise ConfigError(
+            path,
+            None,
+            "the file is empty",
+            f"write a {model.__name__} document (see the example in the docs)",
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -37,7 +37,9 @@ def refresh_latest(run_dir: Path) -> Path:
 
 
 def demo_cmd(
-    definition: Path = typer.Option(None, "--definition", "-d", help="model definition (default: the demo's)"),
+    definition: Path = typer.Option(
+        None, "--definition", "-d", help="model definition (default: the demo's)"
+    ),
     slo: Path = typer.Option(None, "--slo", help="SLO file (default: loadtests/slo.yaml)"),
     keep_up: bool = typer.Option(True, "--keep-up/--down", help="leave the local stack running afterwards"),
 ) -> None:
@@ -61,8 +63,10 @@ def demo_cmd(
     console.print(metrics_table(result.metrics))
     published = result.published
     assert published is not None
-    console.print(f"model {spec.name} version {published.version} ({'new' if published.new else 'unchanged'}); "
-                  f"MLflow registered version {result.mlflow_model_version}")
+    console.print(
+        f"model {spec.name} version {published.version} ({'new' if published.new else 'unchanged'}); "
+        f"MLflow registered version {result.mlflow_model_version}"
+    )
 
     console.rule("2/4 local stack")
     status = stack.up(repo, echo=console.print)
@@ -72,8 +76,15 @@ def demo_cmd(
     console.rule("3/4 load test")
     run_dir = results_dir() / "runs" / time.strftime("%Y%m%d-%H%M%S")
     build_info = json.loads((published.path / "build.json").read_text())
-    results, _ = run_loadtest(triton_url, slo_path, run_dir, definition_path, environment="local",
-                              metrics_url=status["endpoints"]["triton_metrics"]["url"], build_info=build_info)
+    results, _ = run_loadtest(
+        triton_url,
+        slo_path,
+        run_dir,
+        definition_path,
+        environment="local",
+        metrics_url=status["endpoints"]["triton_metrics"]["url"],
+        build_info=build_info,
+    )
     console.print(verdict_table(results))
 
     console.rule("4/4 cost per inference (CPU demo)")
@@ -81,18 +92,24 @@ def demo_cmd(
     from inferstack.errors import InferstackError
 
     try:
-        comparison = cost.compare(run_dir / "results.json", out_dir=run_dir / "cost", allow_failed_slo=not results.verdict.passed)
+        comparison = cost.compare(
+            run_dir / "results.json", out_dir=run_dir / "cost", allow_failed_slo=not results.verdict.passed
+        )
         console.print(str(comparison))
     except InferstackError as exc:  # the verdict stands even when pricing is refused; say why
         console.print(f"[yellow]cost comparison skipped:[/] {exc}")
     latest = refresh_latest(run_dir)
 
     console.rule("result")
-    console.print(f"verdict: {'[bold green]PASS[/]' if results.verdict.passed else '[bold red]FAIL[/]'} "
-                  f"({len(results.objectives) - len(results.verdict.failed)}/{len(results.objectives)} objectives hold)")
+    console.print(
+        f"verdict: {'[bold green]PASS[/]' if results.verdict.passed else '[bold red]FAIL[/]'} "
+        f"({len(results.objectives) - len(results.verdict.failed)}/{len(results.objectives)} objectives hold)"
+    )
     m = results.measured
-    console.print(f"achieved {m.achieved_rps:.1f} req/s of {results.load.offered_rps:g} offered; p50 {m.latency_ms.p50} ms, "
-                  f"p95 {m.latency_ms.p95} ms, p99 {m.latency_ms.p99} ms; errors {m.error_ratio:.2%}")
+    console.print(
+        f"achieved {m.achieved_rps:.1f} req/s of {results.load.offered_rps:g} offered; p50 {m.latency_ms.p50} ms, "
+        f"p95 {m.latency_ms.p95} ms, p99 {m.latency_ms.p99} ms; errors {m.error_ratio:.2%}"
+    )
     console.print(f"results: {latest / 'results.json'}\nreport:  {latest / 'report.md'}")
     if (latest / "cost").is_dir():
         console.print(f"cost:    {latest / 'cost'}")

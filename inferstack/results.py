@@ -30,7 +30,9 @@ class Target(_Model):
     environment: str = Field("unknown", description="local | onprem | cloud | unknown")
     replicas: int = Field(1, ge=1, description="Triton replicas behind the URL (throughput is divided by it)")
     accelerator: str | None = Field(None, description="GPU model serving the requests, or null for CPU")
-    instance_type: str | None = Field(None, description="cloud instance type or on-prem server model, if known")
+    instance_type: str | None = Field(
+        None, description="cloud instance type or on-prem server model, if known"
+    )
 
 
 class LoadInfo(_Model):
@@ -105,8 +107,12 @@ class Results(_Model):
     objectives: list[ObjectiveOutcome]
     verdict: Verdict
     server: ServerView
-    timeseries: list[dict] = Field(default_factory=list, description="[{t, rps, failures, p50, p95, p99}] per second")
-    artifacts: dict[str, str] = Field(default_factory=dict, description="report and plots, relative to results.json")
+    timeseries: list[dict] = Field(
+        default_factory=list, description="[{t, rps, failures, p50, p95, p99}] per second"
+    )
+    artifacts: dict[str, str] = Field(
+        default_factory=dict, description="report and plots, relative to results.json"
+    )
 
     model_config = {"extra": "forbid", "populate_by_name": True}
 

@@ -77,7 +77,9 @@ class Window(Strict):
 
 
 class Objective(Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="short id, lowercase and dashes, e.g. p95-latency")
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$", description="short id, lowercase and dashes, e.g. p95-latency"
+    )
     metric: str = Field(description="one of: " + ", ".join(METRICS))
     op: Literal["<", "<=", ">", ">="] = Field(description="comparison the measured value must satisfy")
     threshold: float = Field(description="the bound, in the metric's unit (ms, ratio)")
@@ -140,8 +142,14 @@ class ObjectiveResult:
     passed: bool
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "metric": self.metric, "op": self.op, "threshold": self.threshold,
-                "measured": self.measured, "passed": self.passed}
+        return {
+            "name": self.name,
+            "metric": self.metric,
+            "op": self.op,
+            "threshold": self.threshold,
+            "measured": self.measured,
+            "passed": self.passed,
+        }
 
 
 def judge(slo: SLO, measured: dict[str, float | None]) -> list[ObjectiveResult]:
@@ -149,6 +157,14 @@ def judge(slo: SLO, measured: dict[str, float | None]) -> list[ObjectiveResult]:
     results = []
     for objective in slo.objectives:
         value = measured.get(objective.metric)
-        results.append(ObjectiveResult(objective.name, objective.metric, objective.op, objective.threshold,
-                                       value, objective.holds(value)))
+        results.append(
+            ObjectiveResult(
+                objective.name,
+                objective.metric,
+                objective.op,
+                objective.threshold,
+                value,
+                objective.holds(value),
+            )
+        )
     return results

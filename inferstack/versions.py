@@ -19,7 +19,9 @@ def lock_path() -> Path:
 def lock() -> dict[str, Any]:
     data = read_yaml(lock_path())
     if not isinstance(data, dict) or data.get("schema") != 1:
-        raise ConfigError(lock_path(), "schema", "unknown lock format", "set `schema: 1` at the top of versions.yaml")
+        raise ConfigError(
+            lock_path(), "schema", "unknown lock format", "set `schema: 1` at the top of versions.yaml"
+        )
     return data
 
 
@@ -28,7 +30,9 @@ def get(dotted: str) -> Any:
     node: Any = lock()
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise ConfigError(lock_path(), dotted, "no such version in the lock", f"add `{dotted}` to versions.yaml")
+            raise ConfigError(
+                lock_path(), dotted, "no such version in the lock", f"add `{dotted}` to versions.yaml"
+            )
         node = node[part]
     return node
 

@@ -27,8 +27,17 @@ LABELS = [label for label in os.environ.get("INFERSTACK_LABELS", "").split(",") 
 STAGES = json.loads(os.environ.get("INFERSTACK_STAGES", "[[3600, 20]]"))
 USERS = int(os.environ.get("INFERSTACK_USERS", "10"))
 SAMPLES_OUT = os.environ.get("INFERSTACK_SAMPLES_OUT")
-_texts_file = os.environ.get("INFERSTACK_TEXTS")
-TEXTS = json.load(open(_texts_file))["texts"] if _texts_file else ["A moving, beautifully acted film.", "Dull and far too long."]
+
+
+def _texts() -> list[str]:
+    path = os.environ.get("INFERSTACK_TEXTS")
+    if not path:
+        return ["A moving, beautifully acted film.", "Dull and far too long."]
+    with open(path) as handle:
+        return json.load(handle)["texts"]
+
+
+TEXTS = _texts()
 
 SAMPLES: list[tuple[float, float, int, str]] = []  # (start time, latency ms, ok, error kind)
 T0 = [0.0]
@@ -76,10 +85,18 @@ class TritonUser(FastHttpUser):
 
     @task
     def infer(self):
-        body = {"inputs": [{"name": TEXT_INPUT, "shape": [1, 1], "datatype": "BYTES", "data": [random.choice(TEXTS)]}]}
-        with self.client.post(f"/v2/models/{MODEL}/infer", json=body, name="infer", catch_response=True) as response:
+        body = {
+            "inputs": [
+                {"name": TEXT_INPUT, "shape": [1, 1], "datatype": "BYTES", "data": [random.choice(TEXTS)]}
+            ]
+        }
+        with self.client.post(
+            f"/v2/models/{MODEL}/infer", json=body, name="infer", catch_response=True
+        ) as response:
             if response.status_code != 200:
-                response.failure("connection: no response" if response.status_code == 0 else f"http-{response.status_code}")
+                response.failure(
+                    "connection: no response" if response.status_code == 0 else f"http-{response.status_code}"
+                )
                 return
             try:
                 problem = check_answer(response.json())

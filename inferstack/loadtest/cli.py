@@ -26,7 +26,9 @@ def texts_for(definition_path: Path, texts_file: Path | None) -> tuple[list[str]
         else:
             texts = [line.strip() for line in texts_file.read_text().splitlines() if line.strip()]
         if not texts:
-            raise ConfigError(texts_file, None, "no texts in the file", "one text per line, or JSON {\"texts\": [...]}")
+            raise ConfigError(
+                texts_file, None, "no texts in the file", 'one text per line, or JSON {"texts": [...]}'
+            )
         return texts, definition.labels
     from inferstack.model.data import load_dataset
 
@@ -40,11 +42,17 @@ def verdict_table(results) -> Table:
     from inferstack.loadtest.report import _fmt
 
     for o in results.objectives:
-        table.add_row(o.name, f"{o.op} {_fmt(o.metric, o.threshold)}", _fmt(o.metric, o.measured),
-                      "[green]pass[/]" if o.passed else "[bold red]FAIL[/]")
+        table.add_row(
+            o.name,
+            f"{o.op} {_fmt(o.metric, o.threshold)}",
+            _fmt(o.metric, o.measured),
+            "[green]pass[/]" if o.passed else "[bold red]FAIL[/]",
+        )
     m = results.measured
-    table.caption = (f"{m.requests} requests, {m.achieved_rps:.1f} req/s achieved of {results.load.offered_rps:g} offered; "
-                     f"p50 {m.latency_ms.p50} ms; server avg batch {results.server.avg_batch_size}")
+    table.caption = (
+        f"{m.requests} requests, {m.achieved_rps:.1f} req/s achieved of {results.load.offered_rps:g} offered; "
+        f"p50 {m.latency_ms.p50} ms; server avg batch {results.server.avg_batch_size}"
+    )
     return table
 
 
@@ -59,32 +67,68 @@ def default_metrics_url(target: str) -> str | None:
     return None
 
 
-def run_loadtest(target: str, slo_path: Path, out: Path, definition: Path, texts_file: Path | None = None,
-                 metrics_url: str | None = None, environment: str = "unknown", replicas: int = 1,
-                 accelerator: str | None = None, instance_type: str | None = None, build_info: dict | None = None):
+def run_loadtest(
+    target: str,
+    slo_path: Path,
+    out: Path,
+    definition: Path,
+    texts_file: Path | None = None,
+    metrics_url: str | None = None,
+    environment: str = "unknown",
+    replicas: int = 1,
+    accelerator: str | None = None,
+    instance_type: str | None = None,
+    build_info: dict | None = None,
+):
     from inferstack.loadtest import runner
     from inferstack.slo import load_slo
 
     slo = load_slo(slo_path)  # errors in the SLO file stop us before anything starts
     texts, labels = texts_for(definition, texts_file)
     metrics_url = metrics_url or default_metrics_url(target)
-    results = runner.run(target, slo, slo_path, out, texts, labels, metrics_url=metrics_url, environment=environment,
-                         replicas=replicas, accelerator=accelerator, instance_type=instance_type, echo=console.print)
+    results = runner.run(
+        target,
+        slo,
+        slo_path,
+        out,
+        texts,
+        labels,
+        metrics_url=metrics_url,
+        environment=environment,
+        replicas=replicas,
+        accelerator=accelerator,
+        instance_type=instance_type,
+        echo=console.print,
+    )
     path = runner.finish(results, out, build_info)
     return results, path
 
 
 def loadtest_cmd(
-    target: str = typer.Option("http://127.0.0.1:8000", "--target", help="Triton HTTP base URL (local or a cluster)"),
+    target: str = typer.Option(
+        "http://127.0.0.1:8000", "--target", help="Triton HTTP base URL (local or a cluster)"
+    ),
     slo: Path = typer.Option(None, "--slo", help="SLO file (default: loadtests/slo.yaml)"),
-    out: Path = typer.Option(None, "--out", help="directory for results.json and the report (default: results/<timestamp>)"),
-    definition: Path = typer.Option(None, "--definition", "-d", help="model definition (labels, held-out texts)"),
-    texts: Path = typer.Option(None, "--texts", help="texts to send: one per line, or JSON {\"texts\": [...]}"),
-    metrics_url: str = typer.Option(None, "--metrics-url", help="Triton metrics URL (default: the target host, port 8002)"),
-    environment: str = typer.Option("unknown", "--environment", help="local | onprem | cloud, recorded in results.json"),
+    out: Path = typer.Option(
+        None, "--out", help="directory for results.json and the report (default: results/<timestamp>)"
+    ),
+    definition: Path = typer.Option(
+        None, "--definition", "-d", help="model definition (labels, held-out texts)"
+    ),
+    texts: Path = typer.Option(None, "--texts", help='texts to send: one per line, or JSON {"texts": [...]}'),
+    metrics_url: str = typer.Option(
+        None, "--metrics-url", help="Triton metrics URL (default: the target host, port 8002)"
+    ),
+    environment: str = typer.Option(
+        "unknown", "--environment", help="local | onprem | cloud, recorded in results.json"
+    ),
     replicas: int = typer.Option(1, "--replicas", min=1, help="Triton replicas behind the target"),
-    accelerator: str = typer.Option(None, "--accelerator", help="GPU model serving the target (e.g. A10G), for the cost tool"),
-    instance_type: str = typer.Option(None, "--instance-type", help="instance type or server model, for the cost tool"),
+    accelerator: str = typer.Option(
+        None, "--accelerator", help="GPU model serving the target (e.g. A10G), for the cost tool"
+    ),
+    instance_type: str = typer.Option(
+        None, "--instance-type", help="instance type or server model, for the cost tool"
+    ),
 ) -> None:
     """Run Locust headless and bounded, judge every objective, write results.json and a report.
 
@@ -92,8 +136,18 @@ def loadtest_cmd(
     import time
 
     out = out or results_dir() / time.strftime("%Y%m%d-%H%M%S")
-    results, path = run_loadtest(target, slo or default_slo(), out, definition or default_model_definition(), texts,
-                                 metrics_url, environment, replicas, accelerator, instance_type)
+    results, path = run_loadtest(
+        target,
+        slo or default_slo(),
+        out,
+        definition or default_model_definition(),
+        texts,
+        metrics_url,
+        environment,
+        replicas,
+        accelerator,
+        instance_type,
+    )
     console.print(verdict_table(results))
     console.print(f"results: {path}\nreport:  {path.parent / 'report.md'}")
     if not results.verdict.passed:

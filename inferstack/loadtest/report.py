@@ -34,10 +34,16 @@ def plots(results: Results, out: Path) -> dict[str, str]:
         ax.plot(t, [r[key] if r[key] is not None else float("nan") for r in rows], style, label=key)
     for o in results.objectives:
         if o.metric in ("latency_p95_ms", "latency_p99_ms"):
-            ax.axhline(o.threshold, color="red", alpha=0.4, linestyle="--", label=f"SLO {o.name} {o.threshold:g} ms")
+            ax.axhline(
+                o.threshold, color="red", alpha=0.4, linestyle="--", label=f"SLO {o.name} {o.threshold:g} ms"
+            )
     ax.axvspan(0, warm, color="grey", alpha=0.15, label="warm-up (not judged)")
     ax.axvspan(end, max(t + [end]), color="grey", alpha=0.15)
-    ax.set(xlabel="seconds", ylabel="latency (ms)", title=f"Latency percentiles per second: {results.target.model}")
+    ax.set(
+        xlabel="seconds",
+        ylabel="latency (ms)",
+        title=f"Latency percentiles per second: {results.target.model}",
+    )
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "latency.png", dpi=110)
@@ -66,7 +72,11 @@ def plots(results: Results, out: Path) -> dict[str, str]:
 
 
 def markdown(results: Results, files: dict[str, str], build_info: dict | None) -> str:
-    verdict = "PASS: every objective holds" if results.verdict.passed else f"FAIL: missed {', '.join(results.verdict.failed)}"
+    verdict = (
+        "PASS: every objective holds"
+        if results.verdict.passed
+        else f"FAIL: missed {', '.join(results.verdict.failed)}"
+    )
     m = results.measured
     lines = [
         f"# Load test: {results.slo_name}",
@@ -80,8 +90,10 @@ def markdown(results: Results, files: dict[str, str], build_info: dict | None) -
         "|---|---|---|---|---|",
     ]
     for o in results.objectives:
-        lines.append(f"| {o.name} | {o.metric} | {o.op} {_fmt(o.metric, o.threshold)} | {_fmt(o.metric, o.measured)} | "
-                     f"{'pass' if o.passed else '**FAIL**'} |")
+        lines.append(
+            f"| {o.name} | {o.metric} | {o.op} {_fmt(o.metric, o.threshold)} | {_fmt(o.metric, o.measured)} | "
+            f"{'pass' if o.passed else '**FAIL**'} |"
+        )
     lat = m.latency_ms
     lines += [
         "",
@@ -98,7 +110,9 @@ def markdown(results: Results, files: dict[str, str], build_info: dict | None) -
         "Latencies in ms, client side.",
     ]
     if m.errors:
-        lines += ["", "Errors by kind:", ""] + [f"- {kind}: {count}" for kind, count in sorted(m.errors.items())]
+        lines += ["", "Errors by kind:", ""] + [
+            f"- {kind}: {count}" for kind, count in sorted(m.errors.items())
+        ]
     s = results.server
     lines += ["", "## Triton's view of the judged window", ""]
     if s.available:
@@ -110,7 +124,14 @@ def markdown(results: Results, files: dict[str, str], build_info: dict | None) -
         ]
     else:
         lines.append(f"Not available: {s.note}")
-    lines += ["", "## Plots", "", f"![latency]({files['latency_plot']})", "", f"![throughput]({files['throughput_plot']})"]
+    lines += [
+        "",
+        "## Plots",
+        "",
+        f"![latency]({files['latency_plot']})",
+        "",
+        f"![throughput]({files['throughput_plot']})",
+    ]
     if build_info:
         mt = build_info.get("metrics", {})
         lines += [
@@ -133,9 +154,15 @@ def markdown(results: Results, files: dict[str, str], build_info: dict | None) -
             f"{build_info.get('published', {}).get('mlflow_model_version')}.",
         ]
     machine = results.machine
-    lines += ["", "## Machine", "", f"Load generator: {machine.get('cpu_model', '?')}, {machine.get('cpu_count')} logical CPUs, "
-              f"flags {', '.join(machine.get('cpu_flags', []))}. Versions: "
-              + ", ".join(f"{k} {v}" for k, v in sorted(results.versions.items())) + "."]
+    lines += [
+        "",
+        "## Machine",
+        "",
+        f"Load generator: {machine.get('cpu_model', '?')}, {machine.get('cpu_count')} logical CPUs, "
+        f"flags {', '.join(machine.get('cpu_flags', []))}. Versions: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(results.versions.items()))
+        + ".",
+    ]
     return "\n".join(lines) + "\n"
 
 

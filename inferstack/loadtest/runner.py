@@ -46,15 +46,21 @@ def preflight(url: str, model: str) -> dict:
     try:
         server = _get_json(f"{url}/v2")
     except urllib.error.HTTPError as exc:
-        raise ServiceError(f"{url} answered HTTP {exc.code} to GET /v2: is this a Triton (KServe v2) endpoint?") from None
+        raise ServiceError(
+            f"{url} answered HTTP {exc.code} to GET /v2: is this a Triton (KServe v2) endpoint?"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise ServiceError(f"nothing answers at {url} ({reason}); start it (inferstack up local) or fix --target") from None
+        raise ServiceError(
+            f"nothing answers at {url} ({reason}); start it (inferstack up local) or fix --target"
+        ) from None
     try:
         meta = _get_json(f"{url}/v2/models/{model}")
         urllib.request.urlopen(f"{url}/v2/models/{model}/ready", timeout=3.0).close()
     except urllib.error.HTTPError as exc:
-        raise ServiceError(f"model {model!r} is not ready at {url} (HTTP {exc.code}); check the server's log") from None
+        raise ServiceError(
+            f"model {model!r} is not ready at {url} (HTTP {exc.code}); check the server's log"
+        ) from None
     return {"server_version": server.get("version"), "versions": meta.get("versions", [])}
 
 
@@ -67,7 +73,9 @@ def machine() -> dict:
                 info["cpu_model"] = line.split(":", 1)[1].strip()
             if line.startswith("flags") and "cpu_flags" not in info:
                 flags = set(line.split(":", 1)[1].split())
-                info["cpu_flags"] = sorted(flags & {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8"})
+                info["cpu_flags"] = sorted(
+                    flags & {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8"}
+                )
     except OSError:
         pass
     return info
@@ -77,8 +85,14 @@ def _percentiles(latencies: np.ndarray) -> dict:
     if latencies.size == 0:
         return dict.fromkeys(("p50", "p90", "p95", "p99", "max", "mean"))
     q = np.percentile(latencies, [50, 90, 95, 99])
-    return {"p50": round(float(q[0]), 3), "p90": round(float(q[1]), 3), "p95": round(float(q[2]), 3),
-            "p99": round(float(q[3]), 3), "max": round(float(latencies.max()), 3), "mean": round(float(latencies.mean()), 3)}
+    return {
+        "p50": round(float(q[0]), 3),
+        "p90": round(float(q[1]), 3),
+        "p95": round(float(q[2]), 3),
+        "p99": round(float(q[3]), 3),
+        "max": round(float(latencies.max()), 3),
+        "mean": round(float(latencies.mean()), 3),
+    }
 
 
 def _timeseries(samples: list, t0: float, seconds: float) -> list[dict]:
@@ -87,15 +101,34 @@ def _timeseries(samples: list, t0: float, seconds: float) -> list[dict]:
         window = [s for s in samples if second <= s[0] - t0 < second + 1]
         lat = np.array([s[1] for s in window if s[2]])
         p = _percentiles(lat)
-        rows.append({"t": second, "rps": len(window), "failures": sum(1 for s in window if not s[2]),
-                     "p50": p["p50"], "p95": p["p95"], "p99": p["p99"]})
+        rows.append(
+            {
+                "t": second,
+                "rps": len(window),
+                "failures": sum(1 for s in window if not s[2]),
+                "p50": p["p50"],
+                "p95": p["p95"],
+                "p99": p["p99"],
+            }
+        )
     return rows
 
 
-def run(url: str, slo: SLO, slo_file: Path, out: Path, texts: list[str], labels: list[str],
-        metrics_url: str | None = None, environment: str = "unknown", replicas: int = 1,
-        accelerator: str | None = None, instance_type: str | None = None, echo=print,
-        keep_samples: Path | None = None) -> Results:
+def run(
+    url: str,
+    slo: SLO,
+    slo_file: Path,
+    out: Path,
+    texts: list[str],
+    labels: list[str],
+    metrics_url: str | None = None,
+    environment: str = "unknown",
+    replicas: int = 1,
+    accelerator: str | None = None,
+    instance_type: str | None = None,
+    echo=print,
+    keep_samples: Path | None = None,
+) -> Results:
     """keep_samples: also copy Locust's raw per-request samples there (`inferstack bench` plots them)."""
     url = url.rstrip("/")
     info = preflight(url, slo.model)
@@ -109,16 +142,43 @@ def run(url: str, slo: SLO, slo_file: Path, out: Path, texts: list[str], labels:
     work = Path(tempfile.mkdtemp(prefix="inferstack-locust-"))
     texts_file, samples_file = work / "texts.json", work / "samples.json"
     texts_file.write_text(json.dumps({"texts": texts}))
-    env = {**os.environ, "INFERSTACK_MODEL": slo.model, "INFERSTACK_STAGES": json.dumps(stages),
-           "INFERSTACK_USERS": str(users), "INFERSTACK_TEXTS": str(texts_file), "INFERSTACK_SAMPLES_OUT": str(samples_file),
-           "INFERSTACK_LABELS": ",".join(labels)}
+    env = {
+        **os.environ,
+        "INFERSTACK_MODEL": slo.model,
+        "INFERSTACK_STAGES": json.dumps(stages),
+        "INFERSTACK_USERS": str(users),
+        "INFERSTACK_TEXTS": str(texts_file),
+        "INFERSTACK_SAMPLES_OUT": str(samples_file),
+        "INFERSTACK_LABELS": ",".join(labels),
+    }
     locust = shutil.which("locust", path=str(Path(sys.executable).parent)) or "locust"
-    command = [locust, "-f", str(LOCUSTFILE), "--headless", "--host", url, "-u", str(users), "-r", str(users),
-               "-t", f"{int(math.ceil(total)) + TAIL_S}s", "--stop-timeout", "5", "--only-summary", "--loglevel", "WARNING",
-               "--exit-code-on-error", "0", "--skip-log-setup"]
+    command = [
+        locust,
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        url,
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{int(math.ceil(total)) + TAIL_S}s",
+        "--stop-timeout",
+        "5",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--exit-code-on-error",
+        "0",
+        "--skip-log-setup",
+    ]
     started = datetime.now(UTC)
-    echo(f"load test: {slo.name} against {url} ({users} users, {total:.0f} s, judged window {slo.measure_s:.0f} s "
-         f"after {slo.warmup_s:.0f} s warm-up)")
+    echo(
+        f"load test: {slo.name} against {url} ({users} users, {total:.0f} s, judged window {slo.measure_s:.0f} s "
+        f"after {slo.warmup_s:.0f} s warm-up)"
+    )
 
     scrapes: dict[str, dict | None] = {}
 
@@ -130,7 +190,9 @@ def run(url: str, slo: SLO, slo_file: Path, out: Path, texts: list[str], labels:
     timer.start()
     log_path = work / "locust.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         _progress(proc, total, echo)
         try:
             proc.wait(timeout=max(1.0, total + 90 - (time.time() - started.timestamp())))
@@ -142,7 +204,9 @@ def run(url: str, slo: SLO, slo_file: Path, out: Path, texts: list[str], labels:
     scrapes["after"] = triton_metrics.scrape(metrics_url, slo.model)
     timer.join(timeout=5)
     if not samples_file.is_file():
-        raise ServiceError(f"locust exited with code {proc.returncode} and recorded nothing:\n{(output or '')[-3000:]}")
+        raise ServiceError(
+            f"locust exited with code {proc.returncode} and recorded nothing:\n{(output or '')[-3000:]}"
+        )
     recorded = json.loads(samples_file.read_text())
     if keep_samples is not None:
         shutil.copy2(samples_file, keep_samples)
@@ -162,8 +226,12 @@ def run(url: str, slo: SLO, slo_file: Path, out: Path, texts: list[str], labels:
     latency = _percentiles(ok_lat)
     error_ratio = len(failures) / len(judged) if judged else 1.0
     measured = {
-        "latency_p50_ms": latency["p50"], "latency_p90_ms": latency["p90"], "latency_p95_ms": latency["p95"],
-        "latency_p99_ms": latency["p99"], "error_ratio": error_ratio, "achieved_ratio": achieved / offered if offered else 0.0,
+        "latency_p50_ms": latency["p50"],
+        "latency_p90_ms": latency["p90"],
+        "latency_p95_ms": latency["p95"],
+        "latency_p99_ms": latency["p99"],
+        "error_ratio": error_ratio,
+        "achieved_ratio": achieved / offered if offered else 0.0,
     }
     outcomes = judge(slo, measured)
     version = None
@@ -176,26 +244,51 @@ def run(url: str, slo: SLO, slo_file: Path, out: Path, texts: list[str], labels:
     results = Results(
         started_at=started.isoformat(timespec="seconds"),
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        slo_file=str(slo_file), slo_name=slo.name,
-        target={"url": url, "model": slo.model, "model_version": version, "environment": environment,
-                "replicas": replicas, "accelerator": accelerator, "instance_type": instance_type},
-        versions=pins, machine=machine(),
-        load={"shape": "stages" if slo.load.stages else "constant", "offered_rps": round(offered, 3),
-              "stages": [{"duration_s": s, "rps": r} for s, r in stages], "users": users,
-              "warmup_s": slo.warmup_s, "measure_s": slo.measure_s},
-        measured={"requests": len(judged), "failures": len(failures), "achieved_rps": round(achieved, 3),
-                  "successful_rps": round((len(judged) - len(failures)) / slo.measure_s, 3),
-                  "achieved_ratio": round(measured["achieved_ratio"], 4), "error_ratio": round(error_ratio, 6),
-                  "latency_ms": latency, "errors": errors},
+        slo_file=str(slo_file),
+        slo_name=slo.name,
+        target={
+            "url": url,
+            "model": slo.model,
+            "model_version": version,
+            "environment": environment,
+            "replicas": replicas,
+            "accelerator": accelerator,
+            "instance_type": instance_type,
+        },
+        versions=pins,
+        machine=machine(),
+        load={
+            "shape": "stages" if slo.load.stages else "constant",
+            "offered_rps": round(offered, 3),
+            "stages": [{"duration_s": s, "rps": r} for s, r in stages],
+            "users": users,
+            "warmup_s": slo.warmup_s,
+            "measure_s": slo.measure_s,
+        },
+        measured={
+            "requests": len(judged),
+            "failures": len(failures),
+            "achieved_rps": round(achieved, 3),
+            "successful_rps": round((len(judged) - len(failures)) / slo.measure_s, 3),
+            "achieved_ratio": round(measured["achieved_ratio"], 4),
+            "error_ratio": round(error_ratio, 6),
+            "latency_ms": latency,
+            "errors": errors,
+        },
         objectives=[o.as_dict() for o in outcomes],
-        verdict={"passed": all(o.passed for o in outcomes), "failed": [o.name for o in outcomes if not o.passed]},
+        verdict={
+            "passed": all(o.passed for o in outcomes),
+            "failed": [o.name for o in outcomes if not o.passed],
+        },
         server=server,
         timeseries=_timeseries(samples, t0, total),
     )
     return results
 
 
-def _stages_in_window(stages: list[tuple[float, float]], warmup: float, measure: float) -> list[tuple[float, float]]:
+def _stages_in_window(
+    stages: list[tuple[float, float]], warmup: float, measure: float
+) -> list[tuple[float, float]]:
     """The parts of the stages that fall inside [warmup, warmup + measure]."""
     out, t = [], 0.0
     for seconds, rps in stages:
@@ -210,8 +303,13 @@ def _progress(proc: subprocess.Popen, total: float, echo) -> None:
     """A progress bar while Locust runs (it prints nothing itself with --only-summary)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("locust"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-                  TimeRemainingColumn(), transient=True) as progress:
+    with Progress(
+        TextColumn("locust"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as progress:
         task = progress.add_task("run", total=total)
         start = time.monotonic()
         while proc.poll() is None and time.monotonic() - start < total + 90:

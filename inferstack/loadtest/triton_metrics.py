@@ -41,7 +41,10 @@ def scrape(url: str, model: str, timeout: float = 3.0) -> dict[str, float] | Non
 
 def window(before: dict | None, after: dict | None) -> dict:
     if before is None or after is None:
-        return {"available": False, "note": "Triton's metrics endpoint could not be read (pass --metrics-url)"}
+        return {
+            "available": False,
+            "note": "Triton's metrics endpoint could not be read (pass --metrics-url)",
+        }
     d = {k: after[k] - before[k] for k in after}
     inferences, executions, success = d["inferences"], d["executions"], d["success"]
     per = (lambda us: round(us / success / 1000, 3)) if success else (lambda us: None)

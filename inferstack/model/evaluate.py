@@ -33,19 +33,34 @@ def auc(labels: np.ndarray, probs: np.ndarray) -> float:
     return float(roc_auc_score(labels, probs, multi_class="ovr", average="macro"))
 
 
-def evaluate_graph(version_dir: Path, model_file: str, texts: list[str], labels: list[int],
-                   definition: ModelDefinition, latency_samples: int = 200, batch_size: int = 32) -> dict:
+def evaluate_graph(
+    version_dir: Path,
+    model_file: str,
+    texts: list[str],
+    labels: list[int],
+    definition: ModelDefinition,
+    latency_samples: int = 200,
+    batch_size: int = 32,
+) -> dict:
     module = serving_module()
-    pipeline = module.Pipeline(str(version_dir), encoder="onnxruntime",
-                               intra_op_threads=definition.serving.intra_op_threads, padding="longest")
+    pipeline = module.Pipeline(
+        str(version_dir),
+        encoder="onnxruntime",
+        intra_op_threads=definition.serving.intra_op_threads,
+        padding="longest",
+    )
     # Pipeline reads the graph named in build.json; evaluate the requested file instead.
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = definition.serving.intra_op_threads
     options.inter_op_num_threads = 1
-    pipeline.session = ort.InferenceSession(str(version_dir / model_file), options, providers=["CPUExecutionProvider"])
-    probs = np.concatenate([pipeline.probabilities(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)])
+    pipeline.session = ort.InferenceSession(
+        str(version_dir / model_file), options, providers=["CPUExecutionProvider"]
+    )
+    probs = np.concatenate(
+        [pipeline.probabilities(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+    )
     y = np.asarray(labels)
     for text in texts[:10]:  # warm-up before timing
         pipeline.probabilities([text])
@@ -82,10 +97,14 @@ def gate(metrics: dict, definition: ModelDefinition) -> list[str]:
     rules = definition.fidelity
     problems = []
     if metrics["auc_drop"] > rules.max_auc_drop:
-        problems.append(f"INT8 lost {metrics['auc_drop']:.4f} ROC AUC against FP32; the gate allows {rules.max_auc_drop:.4f} "
-                        f"(over by {metrics['auc_drop'] - rules.max_auc_drop:.4f}; fidelity.max_auc_drop)")
+        problems.append(
+            f"INT8 lost {metrics['auc_drop']:.4f} ROC AUC against FP32; the gate allows {rules.max_auc_drop:.4f} "
+            f"(over by {metrics['auc_drop'] - rules.max_auc_drop:.4f}; fidelity.max_auc_drop)"
+        )
     if metrics["label_agreement"] < rules.min_label_agreement:
-        problems.append(f"INT8 agrees with FP32 on {metrics['label_agreement']:.3f} of held-out labels; the gate needs "
-                        f"{rules.min_label_agreement:.3f} (short by {rules.min_label_agreement - metrics['label_agreement']:.3f}; "
-                        "fidelity.min_label_agreement)")
+        problems.append(
+            f"INT8 agrees with FP32 on {metrics['label_agreement']:.3f} of held-out labels; the gate needs "
+            f"{rules.min_label_agreement:.3f} (short by {rules.min_label_agreement - metrics['label_agreement']:.3f}; "
+            "fidelity.min_label_agreement)"
+        )
     return problems

@@ -42,8 +42,13 @@ def latest_build_key(model_dir: Path) -> tuple[int | None, str | None]:
     return existing[-1], json.loads(meta.read_text()).get("build_key")
 
 
-def publish(build_dir: Path, definition: ModelDefinition, repo: Path, target: str = "cpu",
-            extra_meta: dict | None = None) -> Published:
+def publish(
+    build_dir: Path,
+    definition: ModelDefinition,
+    repo: Path,
+    target: str = "cpu",
+    extra_meta: dict | None = None,
+) -> Published:
     write_repository(definition, target, repo)
     model_dir = repo / definition.name
     build = json.loads((build_dir / "build.json").read_text())

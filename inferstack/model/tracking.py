@@ -44,7 +44,10 @@ def register(client, name: str, run, artifact_path: str, tags: dict[str, str]) -
     try:
         client.get_registered_model(name)
     except MlflowException:
-        client.create_registered_model(name, description="Published to the Triton model repository by inferstack")
-    version = client.create_model_version(name, source=f"{run.info.artifact_uri}/{artifact_path}", run_id=run.info.run_id,
-                                          tags=tags)
+        client.create_registered_model(
+            name, description="Published to the Triton model repository by inferstack"
+        )
+    version = client.create_model_version(
+        name, source=f"{run.info.artifact_uri}/{artifact_path}", run_id=run.info.run_id, tags=tags
+    )
     return str(version.version)

@@ -61,7 +61,9 @@ def render_configs(definition: ModelDefinition, target: str) -> dict[str, str]:
         raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
     source = definition.file.name if definition.file else "the model definition"
     header = HEADER.format(target=target, source=source)
-    return {name: header + text_format.MessageToString(cfg) for name, cfg in TARGETS[target](definition).items()}
+    return {
+        name: header + text_format.MessageToString(cfg) for name, cfg in TARGETS[target](definition).items()
+    }
 
 
 def parse_config(text: str) -> mc.ModelConfig:
@@ -89,6 +91,7 @@ def install_version_code(version_dir: Path) -> None:
 
 # --- gpu: the same front-end model calling a TensorRT engine through BLS (issue 7) -------------------
 
+
 def gpu_preferred_batch_sizes(definition: ModelDefinition) -> list[int]:
     """The definition's preferred sizes, or half and all of max_batch_size: the engine's optimization
     profile is tuned at half (inferstack.engine.plan), and a full batch is what a GPU under load wants."""
@@ -109,8 +112,9 @@ def encoder_config(definition: ModelDefinition) -> mc.ModelConfig:
     from inferstack.engine.plan import INPUTS, OUTPUT, encoder_name
 
     serving = definition.serving
-    config = mc.ModelConfig(name=encoder_name(definition.name), platform="tensorrt_plan",
-                            max_batch_size=serving.max_batch_size)
+    config = mc.ModelConfig(
+        name=encoder_name(definition.name), platform="tensorrt_plan", max_batch_size=serving.max_batch_size
+    )
     for name in INPUTS:
         config.input.add(name=name, data_type=mc.TYPE_INT64, dims=[-1])
     config.output.add(name=OUTPUT, data_type=mc.TYPE_FP32, dims=[len(definition.labels)])

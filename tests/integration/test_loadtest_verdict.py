@@ -17,21 +17,45 @@ pytestmark = pytest.mark.integration
 
 def slo_file(tmp_path, p95_ms: float, rps: float = 10) -> str:
     path = tmp_path / "slo.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "integration", "model": "sentiment", "load": {"offered_rps": rps},
-        "window": {"warmup": "2s", "measure": "8s"},
-        "objectives": [
-            {"name": "p95-latency", "metric": "latency_p95_ms", "op": "<=", "threshold": p95_ms},
-            {"name": "error-rate", "metric": "error_ratio", "op": "<", "threshold": 0.05},
-            {"name": "throughput", "metric": "achieved_ratio", "op": ">=", "threshold": 0.8},
-        ]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "integration",
+                "model": "sentiment",
+                "load": {"offered_rps": rps},
+                "window": {"warmup": "2s", "measure": "8s"},
+                "objectives": [
+                    {"name": "p95-latency", "metric": "latency_p95_ms", "op": "<=", "threshold": p95_ms},
+                    {"name": "error-rate", "metric": "error_ratio", "op": "<", "threshold": 0.05},
+                    {"name": "throughput", "metric": "achieved_ratio", "op": ">=", "threshold": 0.8},
+                ],
+            }
+        )
+    )
     return str(path)
 
 
 def loadtest(isolated_env, target, slo, out, timeout=120):
-    return subprocess.run([sys.executable, "-m", "inferstack.cli", "loadtest", "--target", target, "--slo", slo,
-                           "--out", str(out), "--environment", "local"],
-                          capture_output=True, text=True, env=cli_env(isolated_env), timeout=timeout)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inferstack.cli",
+            "loadtest",
+            "--target",
+            target,
+            "--slo",
+            slo,
+            "--out",
+            str(out),
+            "--environment",
+            "local",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(isolated_env),
+        timeout=timeout,
+    )
 
 
 def test_short_load_test_passes_a_generous_slo(tmp_path, triton_url, isolated_env):
@@ -59,7 +83,9 @@ def test_an_impossible_slo_fails_the_verdict_and_the_exit_code(tmp_path, triton_
 
 def test_a_target_where_nothing_listens_fails_fast(tmp_path, isolated_env, built):
     start = time.monotonic()
-    proc = loadtest(isolated_env, f"http://127.0.0.1:{free_port()}", slo_file(tmp_path, 100), tmp_path / "out", timeout=60)
+    proc = loadtest(
+        isolated_env, f"http://127.0.0.1:{free_port()}", slo_file(tmp_path, 100), tmp_path / "out", timeout=60
+    )
     assert time.monotonic() - start < 30
     assert proc.returncode == 3
     assert "nothing answers" in proc.stderr
@@ -68,7 +94,9 @@ def test_a_target_where_nothing_listens_fails_fast(tmp_path, isolated_env, built
 
 def test_a_broken_slo_file_stops_before_anything_runs(tmp_path, isolated_env, built):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: x\nmodel: sentiment\nload: {offered_rps: 5}\nobjectives:\n  - {name: a, metric: p95, op: '<', threshold: 1}\n")
+    bad.write_text(
+        "name: x\nmodel: sentiment\nload: {offered_rps: 5}\nobjectives:\n  - {name: a, metric: p95, op: '<', threshold: 1}\n"
+    )
     proc = loadtest(isolated_env, "http://127.0.0.1:1", str(bad), tmp_path / "out", timeout=60)
     assert proc.returncode == 2
     assert "objectives[0].metric" in proc.stderr and str(bad) in proc.stderr

@@ -48,10 +48,22 @@ def test_obvious_texts_get_correct_labels_over_grpc(local_stack):
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [
-        ({"inputs": [{"name": "TXT", "shape": [1, 1], "datatype": "BYTES", "data": ["x"]}]}, 400, "unexpected inference input"),
-        ({"inputs": [{"name": "TEXT", "shape": [1, 1], "datatype": "FP32", "data": [1.0]}]}, 400, "data-type"),
+        (
+            {"inputs": [{"name": "TXT", "shape": [1, 1], "datatype": "BYTES", "data": ["x"]}]},
+            400,
+            "unexpected inference input",
+        ),
+        (
+            {"inputs": [{"name": "TEXT", "shape": [1, 1], "datatype": "FP32", "data": [1.0]}]},
+            400,
+            "data-type",
+        ),
         ({"inputs": [{"name": "TEXT", "shape": [1, 1], "datatype": "BYTES", "data": [""]}]}, 400, "empty"),
-        ({"inputs": [{"name": "TEXT", "shape": [1, 1], "datatype": "BYTES", "data": ["a" * 1_000_000]}]}, 400, "limit"),
+        (
+            {"inputs": [{"name": "TEXT", "shape": [1, 1], "datatype": "BYTES", "data": ["a" * 1_000_000]}]},
+            400,
+            "limit",
+        ),
     ],
     ids=["wrong-input-name", "wrong-type", "empty-text", "1MB-text"],
 )
@@ -59,8 +71,11 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(triton_url, body, sta
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(f"{triton_url}/v2/models/sentiment/infer", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{triton_url}/v2/models/sentiment/infer",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=30)
     assert caught.value.code == status
@@ -89,11 +104,22 @@ def test_invalid_utf8_is_refused_and_the_rest_of_the_batch_is_answered(local_sta
 def test_status_json_lists_every_endpoint_healthy(local_stack, isolated_env):
     from tests.integration.conftest import cli_env
 
-    proc = subprocess.run([sys.executable, "-m", "inferstack.cli", "status", "local", "--json"], capture_output=True,
-                          text=True, env=cli_env(isolated_env), timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "inferstack.cli", "status", "local", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env(isolated_env),
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     status = json.loads(proc.stdout)
-    assert set(status["endpoints"]) == {"triton_http", "triton_grpc", "triton_metrics", "prometheus", "mlflow"}
+    assert set(status["endpoints"]) == {
+        "triton_http",
+        "triton_grpc",
+        "triton_metrics",
+        "prometheus",
+        "mlflow",
+    }
     assert all(e["healthy"] for e in status["endpoints"].values())
     assert all("127.0.0.1" in e["url"] for e in status["endpoints"].values())
 
@@ -132,7 +158,9 @@ def test_mlflow_holds_the_build_run_and_the_registered_version(built, isolated_e
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
     assert {"model/model.onnx", "model/source.onnx", "model/build.json"} <= artifacts
     version = client.get_model_version("sentiment", result.mlflow_model_version)
-    assert version.run_id == run.info.run_id and version.tags["triton_version"] == str(result.published.version)
+    assert version.run_id == run.info.run_id and version.tags["triton_version"] == str(
+        result.published.version
+    )
 
 
 def test_a_busy_port_is_reported_with_the_port(isolated_env):
@@ -145,8 +173,13 @@ def test_a_busy_port_is_reported_with_the_port(isolated_env):
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        service = services.Service(name="probe", command=["sleep", "30"], health_url=f"http://127.0.0.1:{port}/",
-                                   urls={}, ports=[port])
+        service = services.Service(
+            name="probe",
+            command=["sleep", "30"],
+            health_url=f"http://127.0.0.1:{port}/",
+            urls={},
+            ports=[port],
+        )
         with pytest.raises(ServiceError, match=f"port 127.0.0.1:{port} is already in use"):
             stack.start(service)
 
@@ -159,7 +192,9 @@ def test_a_model_that_fails_to_load_points_at_the_log(tmp_path, isolated_env, mo
     for name in ("TRITON_HTTP", "TRITON_GRPC", "TRITON_METRICS"):
         monkeypatch.setenv(f"INFERSTACK_{name}_PORT", str(free_port()))
     (tmp_path / "sentiment" / "1").mkdir(parents=True)
-    (tmp_path / "sentiment" / "config.pbtxt").write_text('name: "sentiment"\nbackend: "python"\nmax_batch_size: 1\n')
+    (tmp_path / "sentiment" / "config.pbtxt").write_text(
+        'name: "sentiment"\nbackend: "python"\nmax_batch_size: 1\n'
+    )
     service = services.triton(tmp_path)
     with pytest.raises(ServiceError) as caught:
         stack.start(service)

@@ -12,16 +12,29 @@ from inferstack.paths import default_model_definition, default_slo
 
 
 def definition(tmp_path, **dataset):
-    rows = [{"review": f"text {i}", "verdict": "good" if i % 2 else "bad", "film": f"film{i % 10}"} for i in range(200)]
+    rows = [
+        {"review": f"text {i}", "verdict": "good" if i % 2 else "bad", "film": f"film{i % 10}"}
+        for i in range(200)
+    ]
     rows.append({"review": "a plot summary", "verdict": "plot", "film": "film0"})
     with (tmp_path / "data.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["review", "verdict", "film"])
         writer.writeheader()
         writer.writerows(rows)
     data = yaml.safe_load(default_model_definition().read_text())
-    data.update(labels=["bad", "good"], slo=str(default_slo()),
-                dataset={"kind": "csv", "path": "data.csv", "text_column": "review", "label_column": "verdict",
-                         "group_column": "film", "split": {"test_fraction": 0.3, "seed": 1}, **dataset})
+    data.update(
+        labels=["bad", "good"],
+        slo=str(default_slo()),
+        dataset={
+            "kind": "csv",
+            "path": "data.csv",
+            "text_column": "review",
+            "label_column": "verdict",
+            "group_column": "film",
+            "split": {"test_fraction": 0.3, "seed": 1},
+            **dataset,
+        },
+    )
     path = tmp_path / "model.yaml"
     path.write_text(yaml.safe_dump(data))
     return load_definition(path)

@@ -13,7 +13,9 @@ DEMO = yaml.safe_load(default_model_definition().read_text())
 
 
 def write(tmp_path: Path, data) -> Path:
-    (tmp_path / "slo.yaml").write_text((default_model_definition().parent.parent / "loadtests" / "slo.yaml").read_text())
+    (tmp_path / "slo.yaml").write_text(
+        (default_model_definition().parent.parent / "loadtests" / "slo.yaml").read_text()
+    )
     data = {**data, "slo": "slo.yaml"}
     path = tmp_path / "model.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -35,7 +37,11 @@ def test_demo_definition_loads_with_its_slo():
         ({"labels": ["a", "a"]}, None, "unique"),
         ({"max_sequence_length": "long"}, "max_sequence_length", "integer"),
         ({"name": "Bad Name"}, "name", "pattern"),
-        ({"serving": {"max_batch_size": 4, "dynamic_batching": {"preferred_batch_size": [8]}}}, None, "exceeds"),
+        (
+            {"serving": {"max_batch_size": 4, "dynamic_batching": {"preferred_batch_size": [8]}}},
+            None,
+            "exceeds",
+        ),
         ({"dataset": {"kind": "pypi-wheel", "package": "x"}}, "dataset", "version"),
         ({"source": {"kind": "directory", "path": "no/such/dir"}}, "source.path", "not found"),
     ],
@@ -56,7 +62,9 @@ def test_missing_required_field_says_to_add_it(tmp_path):
     data = {k: v for k, v in DEMO.items() if k != "labels"}
     with pytest.raises(ConfigError) as caught:
         load_definition(write(tmp_path, data))
-    assert caught.value.field == "labels" and "missing" in caught.value.problem and "add it" in caught.value.fix
+    assert (
+        caught.value.field == "labels" and "missing" in caught.value.problem and "add it" in caught.value.fix
+    )
 
 
 def test_invalid_yaml_reports_line(tmp_path):

@@ -14,12 +14,18 @@ def test_demo_slo_is_the_documented_default():
     slo = load_slo(default_slo())
     assert slo.load.offered_rps == 20
     bounds = {o.metric: (o.op, o.threshold) for o in slo.objectives}
-    assert bounds == {"latency_p95_ms": ("<=", 100), "latency_p99_ms": ("<=", 200), "error_ratio": ("<", 0.01),
-                      "achieved_ratio": (">=", 0.95)}
+    assert bounds == {
+        "latency_p95_ms": ("<=", 100),
+        "latency_p99_ms": ("<=", 200),
+        "error_ratio": ("<", 0.01),
+        "achieved_ratio": (">=", 0.95),
+    }
     assert slo.stages == [(70.0, 20.0)] and slo.warmup_s == 10 and slo.measure_s == 60
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("5m", 300), ("1h", 3600), ("30d", 2592000), ("0.5s", 0.5)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("5m", 300), ("1h", 3600), ("30d", 2592000), ("0.5s", 0.5)]
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -27,8 +33,14 @@ def test_durations(text, seconds):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"objectives": [{"name": "x", "metric": "latency_p97_ms", "op": "<=", "threshold": 1}]}, "objectives[0].metric"),
-        ({"objectives": [{"name": "x", "metric": "error_ratio", "op": "=<", "threshold": 1}]}, "objectives[0].op"),
+        (
+            {"objectives": [{"name": "x", "metric": "latency_p97_ms", "op": "<=", "threshold": 1}]},
+            "objectives[0].metric",
+        ),
+        (
+            {"objectives": [{"name": "x", "metric": "error_ratio", "op": "=<", "threshold": 1}]},
+            "objectives[0].op",
+        ),
         ({"objectives": []}, "objectives"),
         ({"window": {"measure": "sixty"}}, "window.measure"),
         ({"load": {"offered_rps": -5}}, "load.offered_rps"),
@@ -50,8 +62,15 @@ def _slo(**objective) -> SLO:
 
 @pytest.mark.parametrize(
     ("op", "threshold", "measured", "passed"),
-    [("<=", 100, 100.0, True), ("<=", 100, 100.01, False), ("<", 0.01, 0.01, False), ("<", 0.01, 0.0099, True),
-     (">=", 0.95, 0.95, True), (">=", 0.95, 0.9499, False), (">", 0, 0, False)],
+    [
+        ("<=", 100, 100.0, True),
+        ("<=", 100, 100.01, False),
+        ("<", 0.01, 0.01, False),
+        ("<", 0.01, 0.0099, True),
+        (">=", 0.95, 0.95, True),
+        (">=", 0.95, 0.9499, False),
+        (">", 0, 0, False),
+    ],
 )
 def test_verdict_boundaries(op, threshold, measured, passed):
     result = judge(_slo(metric="latency_p95_ms", op=op, threshold=threshold), {"latency_p95_ms": measured})
@@ -65,5 +84,7 @@ def test_unmeasured_metric_fails_its_objective():
 
 
 def test_stepped_load_stages():
-    slo = SLO.model_validate({**DEMO, "load": {"stages": [{"duration": "10s", "rps": 5}, {"duration": "1m", "rps": 50}]}})
+    slo = SLO.model_validate(
+        {**DEMO, "load": {"stages": [{"duration": "10s", "rps": 5}, {"duration": "1m", "rps": 50}]}}
+    )
     assert slo.stages == [(10.0, 5.0), (60.0, 50.0)]

@@ -24,7 +24,9 @@ def test_every_locked_python_package_is_pinned_identically_in_pyproject():
     pins = _pyproject_pins()
     for name, version in versions.python_pins().items():
         assert name.lower() in pins, f"{name} is in versions.yaml but not pinned in pyproject.toml"
-        assert pins[name.lower()] == {str(version)}, f"{name}: pyproject pins {pins[name.lower()]}, the lock says {version}"
+        assert pins[name.lower()] == {str(version)}, (
+            f"{name}: pyproject pins {pins[name.lower()]}, the lock says {version}"
+        )
 
 
 def test_every_direct_dependency_is_pinned_exactly():
@@ -44,4 +46,6 @@ def test_lock_has_no_latest_and_no_ranges():
 
 def test_project_images_carry_the_ngc_release():
     image = versions.project_image("triton", "registry.example.com/team")
-    assert image == f"registry.example.com/team/inferstack-triton:{versions.get('ngc.release')}-inferstack0.1.0"
+    assert (
+        image == f"registry.example.com/team/inferstack-triton:{versions.get('ngc.release')}-inferstack0.1.0"
+    )

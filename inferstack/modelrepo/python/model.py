@@ -22,8 +22,15 @@ class BadRequest(ValueError):
 
 
 class Pipeline:
-    def __init__(self, version_dir: str, encoder: str = "onnxruntime", intra_op_threads: int = 0,
-                 padding: str = "longest", max_text_bytes: int = 16384, bls_call=None):
+    def __init__(
+        self,
+        version_dir: str,
+        encoder: str = "onnxruntime",
+        intra_op_threads: int = 0,
+        padding: str = "longest",
+        max_text_bytes: int = 16384,
+        bls_call=None,
+    ):
         from tokenizers import Tokenizer
 
         with open(os.path.join(version_dir, "build.json")) as handle:
@@ -47,16 +54,14 @@ class Pipeline:
             options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             model_file = meta.get("model_file", "model.onnx")
-            self.session = ort.InferenceSession(os.path.join(version_dir, model_file), options,
-                                                providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                os.path.join(version_dir, model_file), options, providers=["CPUExecutionProvider"]
+            )
         elif encoder != "bls":
             raise ValueError(f"unknown encoder mode {encoder!r}: use 'onnxruntime' or 'bls'")
 
     def decode(self, raw) -> str:
-        if isinstance(raw, str):
-            data = raw.encode("utf-8")
-        else:
-            data = bytes(raw)
+        data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
         if len(data) > self.max_text_bytes:
             raise BadRequest(f"text is {len(data)} bytes; the limit is {self.max_text_bytes}")
         try:
@@ -143,7 +148,9 @@ class TritonPythonModel:
             try:
                 batch = self._texts(request)
             except BadRequest as exc:
-                responses[index] = pb.InferenceResponse(error=pb.TritonError(str(exc), pb.TritonError.INVALID_ARG))
+                responses[index] = pb.InferenceResponse(
+                    error=pb.TritonError(str(exc), pb.TritonError.INVALID_ARG)
+                )
                 continue
             owners.append((index, len(texts), len(batch)))
             texts.extend(batch)
@@ -156,8 +163,10 @@ class TritonPythonModel:
                 return responses
             labels = np.array([s.encode() for s in self.pipeline.label_of(probs)], dtype=np.object_)
             for index, start, count in owners:
-                responses[index] = pb.InferenceResponse(output_tensors=[
-                    pb.Tensor(self.label_output, labels[start:start + count].reshape(count, 1)),
-                    pb.Tensor(self.probs_output, probs[start:start + count]),
-                ])
+                responses[index] = pb.InferenceResponse(
+                    output_tensors=[
+                        pb.Tensor(self.label_output, labels[start : start + count].reshape(count, 1)),
+                        pb.Tensor(self.probs_output, probs[start : start + count]),
+                    ]
+                )
         return responses
