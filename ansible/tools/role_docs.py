@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write each role's README variable table from its meta/argument_specs.yml (the one description).
 
-    python ansible/tools/role_docs.py           rewrite the tables
-    python ansible/tools/role_docs.py --check   exit 1 when a README's table differs (tests run this)
+python ansible/tools/role_docs.py           rewrite the tables
+python ansible/tools/role_docs.py --check   exit 1 when a README's table differs (tests run this)
 """
 
 from __future__ import annotations

@@ -37,12 +37,28 @@ MIRRORS = [
 ]
 # What a minimal Debian server has, plus what Ansible needs (python3, python3-apt) and sshd.
 INCLUDE = [
-    "systemd", "systemd-sysv", "dbus", "python3", "python3-apt", "openssh-server", "iproute2",
-    "ca-certificates", "procps", "kmod", "gpg",
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "python3",
+    "python3-apt",
+    "openssh-server",
+    "iproute2",
+    "ca-certificates",
+    "procps",
+    "kmod",
+    "gpg",
 ]
 # Downloaded (not installed) into the rootfs' apt cache so that three hosts do not fetch the same .debs:
 # the roles still install them for real with apt.
-PREFETCH = ["containerd", "runc", "chrony", "prometheus-node-exporter", "unattended-upgrades", "python3-debian"]
+PREFETCH = [
+    "containerd",
+    "runc",
+    "chrony",
+    "prometheus-node-exporter",
+    "unattended-upgrades",
+    "python3-debian",
+]
 
 # Host tools the test bed needs, and the Debian package that brings each.
 TOOLS = {
@@ -140,12 +156,17 @@ def build_rootfs() -> Path:
     t0 = time.monotonic()
     prefetch = " ".join(PREFETCH)
     cmd = [
-        "mmdebstrap", "--variant=minbase", "--mode=root",
-        "--skip=cleanup/apt/lists", "--skip=cleanup/apt/cache",
+        "mmdebstrap",
+        "--variant=minbase",
+        "--mode=root",
+        "--skip=cleanup/apt/lists",
+        "--skip=cleanup/apt/cache",
         f"--include={','.join(INCLUDE)}",
         # Fill the apt cache only: the roles install these for real.
         f'--customize-hook=chroot "$1" apt-get install -y -qq --download-only {prefetch}',
-        SUITE, str(tmp), *MIRRORS,
+        SUITE,
+        str(tmp),
+        *MIRRORS,
     ]
     proc = subprocess.run(cmd, text=True, capture_output=True, timeout=900)
     if proc.returncode != 0:
@@ -227,7 +248,9 @@ class Testbed:
             _run(["ip", "link", "del", state["bridge"]], check=False)
             state["bridge"] = None
         before = state.get("ip_forward_before")
-        others_up = any(p.name != self.spec.name and (p / "state.json").exists() for p in self.base.parent.iterdir())
+        others_up = any(
+            p.name != self.spec.name and (p / "state.json").exists() for p in self.base.parent.iterdir()
+        )
         if before is not None and not others_up:
             Path("/proc/sys/net/ipv4/ip_forward").write_text(before + "\n")
         state["ip_forward_before"] = None
@@ -260,8 +283,17 @@ class Testbed:
         for d in ("upper", "work", "merged"):
             (hdir / d).mkdir(parents=True, exist_ok=True)
         if _run(["mountpoint", "-q", str(merged)], check=False).returncode != 0:
-            _run(["mount", "-t", "overlay", "overlay", "-o",
-                  f"lowerdir={lower},upperdir={hdir / 'upper'},workdir={hdir / 'work'}", str(merged)])
+            _run(
+                [
+                    "mount",
+                    "-t",
+                    "overlay",
+                    "overlay",
+                    "-o",
+                    f"lowerdir={lower},upperdir={hdir / 'upper'},workdir={hdir / 'work'}",
+                    str(merged),
+                ]
+            )
         for key in (merged / "etc/ssh").glob("ssh_host_*"):
             key.unlink()
         _run(["chroot", str(merged), "ssh-keygen", "-A"])
@@ -287,10 +319,25 @@ class Testbed:
         machine = f"{self.spec.machine_prefix}{name}"
         log = open(hdir / "nspawn.log", "w")  # noqa: SIM115 - handed to the child
         proc = subprocess.Popen(
-            ["timeout", str(self.spec.ttl_s), "systemd-nspawn", "-D", str(merged), "--boot",
-             "--register=no", "--keep-unit", f"--machine={machine}", f"--hostname={name}",
-             f"--network-bridge={self.spec.bridge}", "--console=passive", "--resolv-conf=copy-host"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                "timeout",
+                str(self.spec.ttl_s),
+                "systemd-nspawn",
+                "-D",
+                str(merged),
+                "--boot",
+                "--register=no",
+                "--keep-unit",
+                f"--machine={machine}",
+                f"--hostname={name}",
+                f"--network-bridge={self.spec.bridge}",
+                "--console=passive",
+                "--resolv-conf=copy-host",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         return proc.pid
 
@@ -308,29 +355,59 @@ class Testbed:
         raise InferstackError(f"test host {host.name} ({host.address}) did not answer SSH in time:\n{log}")
 
     def ssh_args(self) -> list[str]:
-        return ["-i", str(self.key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
+        return [
+            "-i",
+            str(self.key),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+        ]
 
-    def ssh(self, host: Host, command: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    def ssh(
+        self, host: Host, command: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
         return _run(["ssh", *self.ssh_args(), f"root@{host.address}", command], check=check, timeout=timeout)
 
     def up(self, count: int = 3) -> list[Host]:
         """Bring `count` hosts up (idempotent: running hosts are kept) and return them once SSH answers."""
         if os.geteuid() != 0:
-            raise InferstackError("the test bed needs root (overlay mounts, a bridge, NAT, systemd-nspawn)\n"
-                                  "  fix: run it as root")
+            raise InferstackError(
+                "the test bed needs root (overlay mounts, a bridge, NAT, systemd-nspawn)\n"
+                "  fix: run it as root"
+            )
         wanted = host_names(count)
         ensure_tools()
         lower = build_rootfs()
         self.base.mkdir(parents=True, exist_ok=True)
         if not self.key.exists():
-            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key), "-C", "inferstack-testbed"])
+            _run(
+                [
+                    "ssh-keygen",
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-N",
+                    "",
+                    "-f",
+                    str(self.key),
+                    "-C",
+                    "inferstack-testbed",
+                ]
+            )
         state = self._state()
         self._network_up(state)
         repo_dir = repo.build(self.base / "repo")
         if not self._alive(state.get("repo_pid"), str(repo_dir)):
-            state["repo_pid"] = repo.serve(repo_dir, self.spec.gateway, REPO_PORT, self.spec.ttl_s,
-                                           self.base / "repo.log")
+            state["repo_pid"] = repo.serve(
+                repo_dir, self.spec.gateway, REPO_PORT, self.spec.ttl_s, self.base / "repo.log"
+            )
             self._save(state)
         t0 = time.monotonic()
         hosts = []
@@ -340,8 +417,12 @@ class Testbed:
             entry = state["hosts"].get(name, {})
             if not self._alive(entry.get("pid"), str(hdir)):
                 merged = self._prepare_host(lower, hdir, name, host.address)
-                entry = {"address": host.address, "groups": groups, "pid": self._boot(hdir, merged, name),
-                         "mount": str(merged)}
+                entry = {
+                    "address": host.address,
+                    "groups": groups,
+                    "pid": self._boot(hdir, merged, name),
+                    "mount": str(merged),
+                }
                 state["hosts"][name] = entry
                 self._save(state)
             hosts.append(host)
@@ -358,9 +439,9 @@ class Testbed:
             hdir = self.base / name
             self._stop(entry.get("pid"), str(hdir))
             merged = entry.get("mount")
-            if merged and _run(["mountpoint", "-q", merged], check=False).returncode == 0:
-                if _run(["umount", merged], check=False).returncode != 0:
-                    _run(["umount", "-l", merged], check=False)
+            mounted = merged and _run(["mountpoint", "-q", merged], check=False).returncode == 0
+            if mounted and _run(["umount", merged], check=False).returncode != 0:
+                _run(["umount", "-l", merged], check=False)
             shutil.rmtree(hdir, ignore_errors=True)
             del state["hosts"][name]
             self._save(state)
@@ -399,8 +480,10 @@ class Testbed:
             }
         }
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = (f"# Written by `inferstack testbed up` for the test bed '{self.spec.name}'; not committed.\n"
-                  "# Group variables: ansible/inventory/testbed/group_vars/ (committed).\n---\n")
+        header = (
+            f"# Written by `inferstack testbed up` for the test bed '{self.spec.name}'; not committed.\n"
+            "# Group variables: ansible/inventory/testbed/group_vars/ (committed).\n---\n"
+        )
         path.write_text(header + yaml.safe_dump(inventory, sort_keys=False))
         committed = project_root() / "ansible" / "inventory" / "testbed" / "group_vars"
         link = path.parent / "group_vars"

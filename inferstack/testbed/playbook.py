@@ -51,11 +51,14 @@ def ansible_env() -> dict[str, str]:
     )
 
 
-def run_playbook(inventory: Path, playbook: str = "site.yml", *extra: str, timeout: float = 900) -> PlaybookRun:
+def run_playbook(
+    inventory: Path, playbook: str = "site.yml", *extra: str, timeout: float = 900
+) -> PlaybookRun:
     args = ["ansible-playbook", "-i", str(inventory), str(ANSIBLE_DIR / playbook), *extra]
     t0 = time.monotonic()
-    proc = subprocess.run(args, cwd=project_root(), env=ansible_env(), text=True, capture_output=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        args, cwd=project_root(), env=ansible_env(), text=True, capture_output=True, timeout=timeout
+    )
     run = PlaybookRun(args, proc.returncode, proc.stdout + proc.stderr, time.monotonic() - t0)
     print(f"[ansible] {' '.join(args[3:])}: rc={run.rc} in {run.seconds:.0f}s recap={run.recap()}")
     return run

@@ -48,29 +48,67 @@ def packages() -> list[dict]:
         WantedBy=multi-user.target
         """)
     return [
-        {"channel": "kubernetes", "name": "kubeadm", "version": k8s_deb, "files": {
-            "usr/bin/kubeadm": _script(f"""
+        {
+            "channel": "kubernetes",
+            "name": "kubeadm",
+            "version": k8s_deb,
+            "files": {
+                "usr/bin/kubeadm": _script(f"""
                 [ "$1 $2 $3" = "version -o short" ] && {{ echo v{k8s}; exit 0; }}
-                """) + _refuse("kubeadm")}},
-        {"channel": "kubernetes", "name": "kubelet", "version": k8s_deb, "files": {
-            "usr/bin/kubelet": _script(f"""
+                """)
+                + _refuse("kubeadm")
+            },
+        },
+        {
+            "channel": "kubernetes",
+            "name": "kubelet",
+            "version": k8s_deb,
+            "files": {
+                "usr/bin/kubelet": _script(f"""
                 [ "$1" = "--version" ] && {{ echo "Kubernetes v{k8s}"; exit 0; }}
-                """) + _refuse("kubelet"),
-            "lib/systemd/system/kubelet.service": kubelet_unit}},
-        {"channel": "kubernetes", "name": "kubectl", "version": k8s_deb, "files": {
-            "usr/bin/kubectl": _script(f"""
+                """)
+                + _refuse("kubelet"),
+                "lib/systemd/system/kubelet.service": kubelet_unit,
+            },
+        },
+        {
+            "channel": "kubernetes",
+            "name": "kubectl",
+            "version": k8s_deb,
+            "files": {
+                "usr/bin/kubectl": _script(f"""
                 [ "$1 $2" = "version --client" ] && {{ echo "Client Version: v{k8s}"; exit 0; }}
-                """) + _refuse("kubectl")}},
+                """)
+                + _refuse("kubectl")
+            },
+        },
         {"channel": "nvidia-container-toolkit", "name": "libnvidia-container1", "version": nct, "files": {}},
-        {"channel": "nvidia-container-toolkit", "name": "libnvidia-container-tools", "version": nct, "files": {
-            "usr/bin/nvidia-container-cli": _script(_refuse("nvidia-container-cli"))}},
-        {"channel": "nvidia-container-toolkit", "name": "nvidia-container-toolkit-base", "version": nct, "files": {
-            "usr/bin/nvidia-ctk": _script(f"""
+        {
+            "channel": "nvidia-container-toolkit",
+            "name": "libnvidia-container-tools",
+            "version": nct,
+            "files": {"usr/bin/nvidia-container-cli": _script(_refuse("nvidia-container-cli"))},
+        },
+        {
+            "channel": "nvidia-container-toolkit",
+            "name": "nvidia-container-toolkit-base",
+            "version": nct,
+            "files": {
+                "usr/bin/nvidia-ctk": _script(f"""
                 [ "$1" = "--version" ] && {{ echo "NVIDIA Container Toolkit CLI version {nct_upstream}"; exit 0; }}
-                """) + _refuse("nvidia-ctk"),
-            "usr/bin/nvidia-container-runtime": _script(_refuse("nvidia-container-runtime"))}},
-        {"channel": "nvidia-container-toolkit", "name": "nvidia-container-toolkit", "version": nct, "files": {
-            "usr/bin/nvidia-container-runtime-hook": _script(_refuse("nvidia-container-runtime-hook"))}},
+                """)
+                + _refuse("nvidia-ctk"),
+                "usr/bin/nvidia-container-runtime": _script(_refuse("nvidia-container-runtime")),
+            },
+        },
+        {
+            "channel": "nvidia-container-toolkit",
+            "name": "nvidia-container-toolkit",
+            "version": nct,
+            "files": {
+                "usr/bin/nvidia-container-runtime-hook": _script(_refuse("nvidia-container-runtime-hook"))
+            },
+        },
     ]
 
 
@@ -83,26 +121,38 @@ def _build_deb(pkg: dict, out: Path) -> Path:
             f.write_text(content)
             f.chmod(0o755 if rel.startswith("usr/bin/") else 0o644)
         (root / "DEBIAN").mkdir()
-        (root / "DEBIAN/control").write_text(textwrap.dedent(f"""\
-            Package: {pkg['name']}
-            Version: {pkg['version']}
+        (root / "DEBIAN/control").write_text(
+            textwrap.dedent(f"""\
+            Package: {pkg["name"]}
+            Version: {pkg["version"]}
             Architecture: all
             Maintainer: inferstack <inferstack@localhost>
             Section: misc
             Priority: optional
-            Description: {STANDIN} for {pkg['name']}
+            Description: {STANDIN} for {pkg["name"]}
              Built by inferstack/testbed/repo.py so the Ansible roles can be run against a local package
              source. It contains none of the real software.
-            """))
+            """)
+        )
         deb = out / f"{pkg['name']}_{pkg['version']}_all.deb"
-        subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(root), str(deb)],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(root), str(deb)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         return deb
 
 
 def _release(repo: Path) -> str:
-    lines = ["Origin: inferstack-testbed", "Label: inferstack-testbed", "Suite: ./", "Codename: ./",
-             f"Date: {formatdate(time.time(), usegmt=True)}", "SHA256:"]
+    lines = [
+        "Origin: inferstack-testbed",
+        "Label: inferstack-testbed",
+        "Suite: ./",
+        "Codename: ./",
+        f"Date: {formatdate(time.time(), usegmt=True)}",
+        "SHA256:",
+    ]
     for name in ("Packages", "Packages.gz"):
         data = (repo / name).read_bytes()
         lines.append(f" {hashlib.sha256(data).hexdigest()} {len(data)} {name}")
@@ -124,8 +174,9 @@ def build(repo: Path) -> Path:
         for pkg in packages():
             if pkg["channel"] == channel:
                 _build_deb(pkg, sub)
-        scan = subprocess.run(["dpkg-scanpackages", "--multiversion", "."], cwd=sub, check=True,
-                              capture_output=True, timeout=60)
+        scan = subprocess.run(
+            ["dpkg-scanpackages", "--multiversion", "."], cwd=sub, check=True, capture_output=True, timeout=60
+        )
         (sub / "Packages").write_bytes(scan.stdout)
         (sub / "Packages.gz").write_bytes(gzip.compress(scan.stdout, mtime=0))
         (sub / "Release").write_text(_release(sub))
@@ -135,14 +186,33 @@ def build(repo: Path) -> Path:
     env = dict(os.environ, GNUPGHOME=str(gnupg))
     try:
         gpg = ["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]
-        subprocess.run([*gpg, "--quick-gen-key", "inferstack test bed <testbed@inferstack.invalid>",
-                        "ed25519", "sign", "never"], env=env, check=True, capture_output=True, timeout=60)
-        key = subprocess.run([*gpg, "--armor", "--export"], env=env, check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [
+                *gpg,
+                "--quick-gen-key",
+                "inferstack test bed <testbed@inferstack.invalid>",
+                "ed25519",
+                "sign",
+                "never",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        key = subprocess.run(
+            [*gpg, "--armor", "--export"], env=env, check=True, capture_output=True, timeout=30
+        )
         (repo / "key.asc").write_bytes(key.stdout)
         for channel in channels:
             sub = repo / channel
-            subprocess.run([*gpg, "--clearsign", "--output", str(sub / "InRelease"), str(sub / "Release")],
-                           env=env, check=True, capture_output=True, timeout=30)
+            subprocess.run(
+                [*gpg, "--clearsign", "--output", str(sub / "InRelease"), str(sub / "Release")],
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=30,
+            )
     finally:
         # gpg starts an agent for this home: stop exactly that one.
         subprocess.run(["gpgconf", "--kill", "all"], env=env, capture_output=True, timeout=30)
@@ -155,9 +225,22 @@ def serve(repo: Path, address: str, port: int, ttl_s: int, log: Path) -> int:
     """Serve the repository on the bridge address only, bounded by `timeout`; returns the pid."""
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            ["timeout", str(ttl_s), "python3", "-m", "http.server", "--bind", address,
-             "--directory", str(repo), str(port)],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                "timeout",
+                str(ttl_s),
+                "python3",
+                "-m",
+                "http.server",
+                "--bind",
+                address,
+                "--directory",
+                str(repo),
+                str(port),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 10
     import socket

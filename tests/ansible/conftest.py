@@ -21,8 +21,10 @@ SPEC = TestbedSpec(name="pytest", bridge="brinfer1", subnet="10.77.1", machine_p
 @pytest.fixture(scope="session")
 def testbed():
     if os.geteuid() != 0:
-        pytest.skip("the Ansible test bed needs root (overlay mounts, a bridge, NAT, systemd-nspawn); "
-                    "run `make test` as root, as CI does")
+        pytest.skip(
+            "the Ansible test bed needs root (overlay mounts, a bridge, NAT, systemd-nspawn); "
+            "run `make test` as root, as CI does"
+        )
     bed = Testbed(SPEC)
     bed.down()  # whatever a killed earlier run left behind (only what its state file records)
     t0 = time.monotonic()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from inferstack.testbed.playbook import ANSIBLE_DIR, run_playbook
@@ -60,15 +58,21 @@ def test_driver_branch_not_in_the_lock_is_refused(testbed, inventory):
 
 def test_unsupported_os_is_refused(testbed, inventory):
     w2 = next(h for h in testbed.hosts() if h.name == "w2")
-    # A host that reports Debian 11: os-release is what Ansible's distribution facts read.
-    testbed.ssh(w2, "cp --remove-destination /usr/lib/os-release /etc/os-release.inferstack-saved && "
-                    "sed -i 's/^VERSION_ID=.*/VERSION_ID=\"11\"/; s/^VERSION_CODENAME=.*/VERSION_CODENAME=bullseye/; "
-                    "s/^VERSION=.*/VERSION=\"11 (bullseye)\"/' /etc/os-release.inferstack-saved && "
-                    "mv /etc/os-release /etc/os-release.link && mv /etc/os-release.inferstack-saved /etc/os-release")
+    # A host that reports Debian 11: Ansible's distribution facts read os-release and, on Debian, debian_version.
+    testbed.ssh(
+        w2,
+        "cp /etc/debian_version /etc/debian_version.inferstack-saved && echo 11.9 > /etc/debian_version && "
+        "cp --remove-destination /usr/lib/os-release /etc/os-release.new && "
+        'sed -i \'s/^VERSION_ID=.*/VERSION_ID="11"/; s/^VERSION_CODENAME=.*/VERSION_CODENAME=bullseye/; '
+        's/^VERSION=.*/VERSION="11 (bullseye)"/\' /etc/os-release.new && '
+        "mv /etc/os-release /etc/os-release.link && mv /etc/os-release.new /etc/os-release",
+    )
     try:
         run = run_playbook(inventory)
     finally:
-        testbed.ssh(w2, "rm -f /etc/os-release && mv /etc/os-release.link /etc/os-release")
+        testbed.ssh(
+            w2,
+            "rm -f /etc/os-release && mv /etc/os-release.link /etc/os-release && "
+            "mv /etc/debian_version.inferstack-saved /etc/debian_version",
+        )
     assert_stopped_before_any_change(run, "w2 runs Debian 11", "the roles support debian-12")
-
-

@@ -16,8 +16,16 @@ pytestmark = [pytest.mark.testbed]
 
 def test_missing_kernel_headers_stop_the_driver_install_naming_the_package(converged, inventory, hosts):
     kernel = hosts["w1"].check_output("uname -r")
-    run = run_playbook(inventory, "site.yml", "--limit", "w1", "--tags", "nvidia_driver",
-                       "-e", "nvidia_driver_gpu_detection=assume_present")
+    run = run_playbook(
+        inventory,
+        "site.yml",
+        "--limit",
+        "w1",
+        "--tags",
+        "nvidia_driver",
+        "-e",
+        "nvidia_driver_gpu_detection=assume_present",
+    )
     assert run.rc != 0, run.tail()
     assert f"runs kernel {kernel} but its headers are not installed" in run.flat, run.tail()
     assert f"linux-headers-{kernel} is not in the package sources" in run.flat, run.tail()
@@ -28,10 +36,25 @@ def test_missing_kernel_headers_stop_the_driver_install_naming_the_package(conve
 
 
 def test_preinstalled_mode_refuses_a_host_without_a_working_driver(converged, inventory):
-    run = run_playbook(inventory, "site.yml", "--limit", "w1", "--tags", "nvidia_driver",
-                       "-e", "nvidia_driver_gpu_detection=assume_present", "-e", "nvidia_driver_mode=preinstalled")
+    run = run_playbook(
+        inventory,
+        "site.yml",
+        "--limit",
+        "w1",
+        "--tags",
+        "nvidia_driver",
+        "-e",
+        "nvidia_driver_gpu_detection=assume_present",
+        "-e",
+        "nvidia_driver_mode=preinstalled",
+    )
     assert run.rc != 0, run.tail()
-    pinned = versions.get(f"nodes.nvidia_driver.branches.{versions.get('nodes.nvidia_driver.branch')}.version")
-    assert "was declared to ship its driver (nvidia_driver_mode=preinstalled), but nvidia-smi did not answer" in run.flat
+    pinned = versions.get(
+        f"nodes.nvidia_driver.branches.{versions.get('nodes.nvidia_driver.branch')}.version"
+    )
+    assert (
+        "was declared to ship its driver (nvidia_driver_mode=preinstalled), but nvidia-smi did not answer"
+        in run.flat
+    )
     assert f"versions.yaml pins {pinned}" in run.flat
     assert run.recap()["w1"]["changed"] == 0

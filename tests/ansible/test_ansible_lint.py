@@ -16,29 +16,59 @@ ROLES = sorted(p for p in (ANSIBLE_DIR / "roles").iterdir() if p.is_dir())
 
 
 def test_yamllint_passes():
-    proc = subprocess.run([sys.executable, "-m", "yamllint", "--strict", "-c", ".yamllint", "."],
-                          cwd=ANSIBLE_DIR, text=True, capture_output=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "yamllint", "--strict", "-c", ".yamllint", "."],
+        cwd=ANSIBLE_DIR,
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_ansible_lint_production_profile_passes():
     exe = Path(sys.executable).parent / "ansible-lint"
-    proc = subprocess.run([str(exe), "--profile", "production", "--offline", "--nocolor", "-q",
-                           "site.yml", "verify.yml", "roles"],
-                          cwd=ANSIBLE_DIR, env=ansible_env(), text=True, capture_output=True, timeout=600)
+    proc = subprocess.run(
+        [
+            str(exe),
+            "--profile",
+            "production",
+            "--offline",
+            "--nocolor",
+            "-q",
+            "site.yml",
+            "verify.yml",
+            "roles",
+        ],
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(),
+        text=True,
+        capture_output=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-8000:]
 
 
 def test_site_playbook_syntax_is_valid():
     exe = Path(sys.executable).parent / "ansible-playbook"
-    proc = subprocess.run([str(exe), "--syntax-check", "-i", "inventory/sample/hosts.yml", "site.yml", "verify.yml"],
-                          cwd=ANSIBLE_DIR, env=ansible_env(), text=True, capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [str(exe), "--syntax-check", "-i", "inventory/sample/hosts.yml", "site.yml", "verify.yml"],
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(),
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_role_readmes_match_argument_specs():
-    proc = subprocess.run([sys.executable, str(ANSIBLE_DIR / "tools/role_docs.py"), "--check"],
-                          text=True, capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(ANSIBLE_DIR / "tools/role_docs.py"), "--check"],
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -46,7 +76,9 @@ def test_role_readmes_match_argument_specs():
 def test_every_default_is_prefixed_and_declared_in_argument_specs(role):
     defaults_file = role / "defaults/main.yml"
     defaults = yaml.safe_load(defaults_file.read_text()) if defaults_file.exists() else {}
-    options = yaml.safe_load((role / "meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    options = yaml.safe_load((role / "meta/argument_specs.yml").read_text())["argument_specs"]["main"][
+        "options"
+    ]
     for name in defaults:
         assert name.startswith(role.name + "_"), f"{role.name}: {name} is not prefixed with the role's name"
     required = {n for n, o in options.items() if o.get("required")}

@@ -57,12 +57,18 @@ def test_pinned_packages_are_installed_and_held(hosts, name):
         "containerd": _release_pin("containerd"),
         "runc": _release_pin("runc"),
         "prometheus-node-exporter": _release_pin("node_exporter"),
-        "kubeadm": k8s, "kubelet": k8s, "kubectl": k8s,
+        "kubeadm": k8s,
+        "kubelet": k8s,
+        "kubectl": k8s,
     }
     if name in WORKERS:
         toolkit = versions.get("nodes.nvidia_container_toolkit")
-        for pkg in ["nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools",
-                    "libnvidia-container1"]:
+        for pkg in [
+            "nvidia-container-toolkit",
+            "nvidia-container-toolkit-base",
+            "libnvidia-container-tools",
+            "libnvidia-container1",
+        ]:
             pins[pkg] = toolkit
     held = set(host.check_output("apt-mark showhold").split())
     for pkg, version in pins.items():

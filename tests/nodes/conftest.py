@@ -34,9 +34,18 @@ def pytest_generate_tests(metafunc):
     for fixture, pattern in (("gpu_worker", "gpu_workers"), ("control_plane", "k8s_control_plane")):
         if fixture in metafunc.fixturenames:
             if _inventory() is None:
-                metafunc.parametrize(fixture, [pytest.param(None, marks=pytest.mark.skip(
-                    reason=f"real-node checks: set {ENV}=ansible/inventory/<site>/hosts.yml to run them "
-                           "against provisioned GPU nodes (none here)"))])
+                metafunc.parametrize(
+                    fixture,
+                    [
+                        pytest.param(
+                            None,
+                            marks=pytest.mark.skip(
+                                reason=f"real-node checks: set {ENV}=ansible/inventory/<site>/hosts.yml to run them "
+                                "against provisioned GPU nodes (none here)"
+                            ),
+                        )
+                    ],
+                )
             else:
                 hosts = _hosts(pattern)
                 if not hosts:

@@ -34,7 +34,8 @@ def test_cuda_container_runs_through_the_nvidia_runtime(gpu_worker, cuda_test_im
         gpu_worker.check_output(f"ctr -n k8s.io image pull {cuda_test_image}")
         out = gpu_worker.check_output(
             f"ctr -n k8s.io run --rm --runc-binary /usr/bin/nvidia-container-runtime "
-            f"--env NVIDIA_VISIBLE_DEVICES=all {cuda_test_image} inferstack-nodes-test nvidia-smi -L")
+            f"--env NVIDIA_VISIBLE_DEVICES=all {cuda_test_image} inferstack-nodes-test nvidia-smi -L"
+        )
     assert "GPU 0" in out
 
 
@@ -44,8 +45,9 @@ def test_kubelet_is_running(gpu_worker):
 
 def test_nodes_are_ready_and_gpu_workers_offer_gpus(control_plane):
     with control_plane.sudo():
-        nodes = json.loads(control_plane.check_output(
-            "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o json"))["items"]
+        nodes = json.loads(
+            control_plane.check_output("kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o json")
+        )["items"]
     for node in nodes:
         ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
         assert ready == "True", node["metadata"]["name"]
