@@ -86,6 +86,12 @@ def _rows(result: dict) -> list[tuple[str, str, str, str]]:
             _f(result["ceiling"]["engine_seq_per_s"]),
             _f(r["serving_efficiency"], "{:.0%} served"),
         ),
+        (
+            "engine seq per CPU-second (ceiling)",
+            "",
+            _f(result["ceiling"].get("engine_seq_per_cpu_s")),
+            _f(r.get("serving_efficiency_per_cpu"), "{:.0%} per CPU"),
+        ),
     ]
     server_side = get(t, "server_side", "at_max") or {}
     if server_side:
@@ -213,7 +219,7 @@ def plots(result: dict, out: Path) -> dict[str, str]:
     ax.set(
         xlabel="batch size",
         ylabel="sequences / s",
-        title="Raw engine ceiling (ONNX Runtime alone, no server)",
+        title=f"Raw engine ceiling, {result['ceiling']['best_layout']} (ONNX Runtime alone)",
     )
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -271,17 +277,28 @@ def markdown(result: dict, files: dict[str, str]) -> str:
             f"{_f(c.get('others'), '{:.2f}')} | {_f(s['server'].get('avg_batch_size'), '{:.1f}')} | "
             f"{'yes' if s['passed'] else 'no'} |"
         )
+    c = result["ceiling"]
     lines += [
         "",
         "## Raw engine ceiling",
         "",
-        "| batch | engine seq/s | tokenizer + engine seq/s | mean tokens |",
-        "|---:|---:|---:|---:|",
+        f"Best: {c['engine_seq_per_s']} seq/s, {c['best_layout']}, batch "
+        f"{c['best_batch_size']} (padding to the longest text in each batch).",
+        "",
     ]
-    for r in result["ceiling"]["by_batch_size"]:
-        lines.append(
-            f"| {r['batch_size']} | {r['engine_seq_per_s']} | {r['pipeline_seq_per_s']} | {r['mean_tokens']} |"
-        )
+    for layout in c.get("layouts", []):
+        lines += [
+            f"{layout['processes']} process(es) x {layout['intra_op_threads']} thread(s), side by side "
+            f"(machine busy {layout['machine_busy_cores']} cores while measuring):",
+            "",
+            "| batch | engine seq/s | tokenizer + engine seq/s | mean tokens |",
+            "|---:|---:|---:|---:|",
+        ]
+        for r in layout["by_batch_size"]:
+            lines.append(
+                f"| {r['batch_size']} | {r['engine_seq_per_s']} | {r['pipeline_seq_per_s']} | {r['mean_tokens']} |"
+            )
+        lines.append("")
     triton = result["systems"].get("triton", {})
     lines += [
         "",

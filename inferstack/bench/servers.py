@@ -21,7 +21,10 @@ from inferstack.local import services, stack
 from inferstack.modeldef import ModelDefinition
 from inferstack.paths import state_dir
 
-VERSION_FILES = ("model.onnx", "build.json", "tokenizer", "model.py")
+VERSION_FILES = ("model.onnx", "build.json", "tokenizer")
+# The serving code comes from this checkout, not the version's copy: a serving change (a new knob in
+# model.py) is measured here before any version is published with it.
+SERVING_CODE = Path(__file__).resolve().parent.parent / "modelrepo" / "python" / "model.py"
 
 
 def base_port() -> int:
@@ -69,6 +72,7 @@ def render_repository(definition: ModelDefinition, version_dir: Path) -> Path:
     version.mkdir(parents=True)
     for name in VERSION_FILES:
         (version / name).symlink_to((version_dir / name).resolve())
+    (version / "model.py").symlink_to(SERVING_CODE)
     return repo
 
 
