@@ -113,6 +113,12 @@ class Serving(Strict):
         "longest",
         description="'longest' pads a batch to its longest text, 'max_length' to sequence.max_length",
     )
+    sub_batch_size: int = Field(
+        0,
+        ge=0,
+        description="cpu: run each dynamic batch as length-sorted sub-batches of at most this many texts "
+        "(less padding); 0 runs the batch whole",
+    )
 
 
 class Interface(Strict):

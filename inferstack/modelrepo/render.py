@@ -49,6 +49,7 @@ def cpu_target(definition: ModelDefinition) -> dict[str, mc.ModelConfig]:
     config = frontend_config(definition, encoder="onnxruntime")
     config.instance_group.add(count=definition.serving.instances, kind=mc.ModelInstanceGroup.KIND_CPU)
     _param(config, "intra_op_threads", definition.serving.intra_op_threads)
+    _param(config, "sub_batch_size", definition.serving.sub_batch_size)
     return {definition.name: config}
 
 

@@ -30,6 +30,7 @@ class Pipeline:
         padding: str = "longest",
         max_text_bytes: int = 16384,
         bls_call=None,
+        sub_batch_size: int = 0,
     ):
         from tokenizers import Tokenizer
 
@@ -38,6 +39,9 @@ class Pipeline:
         self.labels = [str(label) for label in meta["labels"]]
         self.max_length = int(meta["max_sequence_length"])
         self.padding = padding
+        # > 0: run a dynamic batch as length-sorted sub-batches of at most this many texts. Random texts
+        # padded to the longest of a large batch waste about half the compute on padding on a CPU.
+        self.sub_batch_size = int(sub_batch_size)
         self.max_text_bytes = int(max_text_bytes)
         self.tokenizer = Tokenizer.from_file(os.path.join(version_dir, "tokenizer", "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=self.max_length)
@@ -73,10 +77,12 @@ class Pipeline:
         return text
 
     def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        encodings = self.tokenizer.encode_batch(texts)
+        return self._pad(self.tokenizer.encode_batch(texts))
+
+    def _pad(self, encodings) -> tuple[np.ndarray, np.ndarray]:
         width = self.max_length if self.padding == "max_length" else max(len(e.ids) for e in encodings)
-        ids = np.full((len(texts), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(texts), width), dtype=np.int64)
+        ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
         for row, enc in enumerate(encodings):
             n = len(enc.ids)
             ids[row, :n] = enc.ids
@@ -84,7 +90,19 @@ class Pipeline:
         return ids, mask
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        ids, mask = self.encode(texts)
+        if self.sub_batch_size and len(texts) > self.sub_batch_size and self.padding == "longest":
+            encodings = self.tokenizer.encode_batch(texts)
+            order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+            parts = []
+            for start in range(0, len(order), self.sub_batch_size):
+                chunk = order[start : start + self.sub_batch_size]
+                parts.append(self._run(*self._pad([encodings[i] for i in chunk])))
+            probs = np.empty((len(texts), parts[0].shape[1]), dtype=parts[0].dtype)
+            probs[order] = np.concatenate(parts)
+            return probs
+        return self._run(*self.encode(texts))
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self.session is not None:
             return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         return self.bls_call(ids, mask)
@@ -115,6 +133,7 @@ class TritonPythonModel:
             padding=params.get("padding", "longest"),
             max_text_bytes=int(params.get("max_text_bytes", "16384")),
             bls_call=self._bls if encoder == "bls" else None,
+            sub_batch_size=int(params.get("sub_batch_size", "0") or 0),
         )
 
     def _bls(self, ids, mask):
