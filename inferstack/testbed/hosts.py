@@ -248,7 +248,7 @@ class Testbed:
             _run(["ip", "link", "del", state["bridge"]], check=False)
             state["bridge"] = None
         before = state.get("ip_forward_before")
-        others_up = any(
+        others_up = self.base.parent.is_dir() and any(
             p.name != self.spec.name and (p / "state.json").exists() for p in self.base.parent.iterdir()
         )
         if before is not None and not others_up:

@@ -105,7 +105,7 @@ def test_a_corrupted_plan_is_not_taken_from_the_cache(store, fake_backend):
 
 
 def test_an_engine_for_another_gpu_is_not_overwritten_without_force(store, fake_backend):
-    from conftest import FakeBackend
+    from tests.engine.conftest import FakeBackend
 
     build_engine(store, "sentiment", "1", FP16, fake_backend, IMAGE, 32)
     a10g = FakeBackend(Runtime("10.13.3.9", "NVIDIA A10G", "8.6"))

@@ -13,7 +13,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import shared_schemas
+from tests.stacks.conftest import shared_schemas
 
 from inferstack import versions
 
