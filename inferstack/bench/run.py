@@ -129,7 +129,8 @@ class Bench:
         server = self.servers[system]
         slo = step_slo(self.definition.name, rps, warmup_s, measure_s, self.p95_slo, self.users_per_rps)
         samples = self.out / "steps" / f"{kind}-{system}-r{rnd}-{rps:.1f}.json"
-        drain(server.url, self.definition.name, self.texts[0])
+        for other in self.servers.values():  # a backlog left in either server must not share the cores
+            drain(other.url, self.definition.name, self.texts[0])
         with CpuSampler(server.pid) as sampler:
             results = runner.run(
                 server.url,

@@ -41,11 +41,12 @@ def bench_state() -> Path:
 def _bench_environment() -> Iterator[None]:
     """Ports and the state dir the local-stack helpers read, for the bench's processes only."""
     base = base_port()
+    state = bench_state()
     wanted = {
         "INFERSTACK_TRITON_HTTP_PORT": str(base),
         "INFERSTACK_TRITON_GRPC_PORT": str(base + 1),
         "INFERSTACK_TRITON_METRICS_PORT": str(base + 2),
-        "INFERSTACK_STATE_DIR": str(bench_state()),
+        "INFERSTACK_STATE_DIR": str(state),
     }
     saved = {k: os.environ.get(k) for k in wanted}
     os.environ.update(wanted)
@@ -59,11 +60,10 @@ def _bench_environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
-def render_repository(definition: ModelDefinition, version_dir: Path) -> Path:
+def render_repository(definition: ModelDefinition, version_dir: Path, repo: Path) -> Path:
     """<state>/bench/repo/<model>/{config.pbtxt, 1/}: the published files, this run's serving settings."""
     from inferstack.modelrepo.render import write_repository
 
-    repo = bench_state() / "repo"
     model_dir = repo / definition.name
     if model_dir.exists():
         shutil.rmtree(model_dir)
@@ -89,8 +89,8 @@ class Running:
 def start_triton(
     definition: ModelDefinition, version_dir: Path, extra_env: dict[str, str] | None = None
 ) -> Running:
+    repo = render_repository(definition, version_dir, bench_state() / "repo")
     with _bench_environment():
-        repo = render_repository(definition, version_dir)
         service = services.triton(repo, models=[definition.name])
         service.name = "bench-triton"
         service.env.update(extra_env or {})
