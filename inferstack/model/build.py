@@ -31,6 +31,7 @@ from inferstack.errors import GateError
 from inferstack.model import data, evaluate, publish, tracking
 from inferstack.model.encoder import INPUT_NAMES, OUTPUT_NAME, checkpoint_dir
 from inferstack.modeldef import ModelDefinition
+from inferstack.modelrepo.render import PYTHON_MODEL
 from inferstack.paths import cache_dir
 
 console = Console(stderr=True)
@@ -68,6 +69,8 @@ def build_key(definition: ModelDefinition, dataset_sha: str, checkpoint: Path) -
         parts.append(f"{name}={versions.python_pins()[name]}")
     here = Path(__file__).parent
     parts.extend(_sha256(here / name) for name in PIPELINE_FILES)
+    # The serving code is copied into every version and evaluated by the build: a change is a new version.
+    parts.append(_sha256(PYTHON_MODEL))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
