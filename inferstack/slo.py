@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from inferstack.config import Strict, load
+from inferstack.results import ObjectiveOutcome
 
 # What a load test measures and an objective can be set on.
 METRICS: dict[str, str] = {
@@ -132,39 +132,16 @@ def load_slo(path: str | Path) -> SLO:
     return load(SLO, path)
 
 
-@dataclass(frozen=True)
-class ObjectiveResult:
-    name: str
-    metric: str
-    op: str
-    threshold: float
-    measured: float | None
-    passed: bool
-
-    def as_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "metric": self.metric,
-            "op": self.op,
-            "threshold": self.threshold,
-            "measured": self.measured,
-            "passed": self.passed,
-        }
-
-
-def judge(slo: SLO, measured: dict[str, float | None]) -> list[ObjectiveResult]:
+def judge(slo: SLO, measured: dict[str, float | None]) -> list[ObjectiveOutcome]:
     """Compare measured metrics to every objective. A metric that was not measured fails its objective."""
-    results = []
-    for objective in slo.objectives:
-        value = measured.get(objective.metric)
-        results.append(
-            ObjectiveResult(
-                objective.name,
-                objective.metric,
-                objective.op,
-                objective.threshold,
-                value,
-                objective.holds(value),
-            )
+    return [
+        ObjectiveOutcome(
+            name=o.name,
+            metric=o.metric,
+            op=o.op,
+            threshold=o.threshold,
+            measured=measured.get(o.metric),
+            passed=o.holds(measured.get(o.metric)),
         )
-    return results
+        for o in slo.objectives
+    ]

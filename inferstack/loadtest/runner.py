@@ -275,7 +275,7 @@ def run(
             "latency_ms": latency,
             "errors": errors,
         },
-        objectives=[o.as_dict() for o in outcomes],
+        objectives=outcomes,
         verdict={
             "passed": all(o.passed for o in outcomes),
             "failed": [o.name for o in outcomes if not o.passed],
