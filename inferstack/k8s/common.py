@@ -96,3 +96,14 @@ def namespace(name: str, enforce: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def service_account(name: str, namespace: str | None, component: str, role_arn: str | None) -> dict[str, Any]:
+    """A ServiceAccount without an automounted token; on EKS, `role_arn` binds it to an IAM role (IRSA)."""
+    annotations = {"eks.amazonaws.com/role-arn": role_arn} if role_arn else {}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta(name, namespace, component, annotations=annotations),
+        "automountServiceAccountToken": False,
+    }

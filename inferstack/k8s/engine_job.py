@@ -24,6 +24,7 @@ from inferstack.k8s.common import (
     meta,
     pod_security,
 )
+from inferstack.k8s.common import service_account as common_service_account
 from inferstack.k8s.spec import APP_UID, PlatformSpec, S3Store
 
 NAME = "trt-build"
@@ -31,15 +32,8 @@ STORE_MOUNT = "/models"
 
 
 def service_account(spec: PlatformSpec) -> dict[str, Any]:
-    annotations = {}
-    if isinstance(spec.store, S3Store):
-        annotations["eks.amazonaws.com/role-arn"] = spec.store.builder_role_arn
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": meta(NAME, spec.namespace, "engine-build", annotations=annotations),
-        "automountServiceAccountToken": False,
-    }
+    role = spec.store.builder_role_arn if isinstance(spec.store, S3Store) else None
+    return common_service_account(NAME, spec.namespace, "engine-build", role)
 
 
 def cronjob(spec: PlatformSpec) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from inferstack import versions
 from inferstack.k8s.common import container_security, labels, meta, pod_security, selector
+from inferstack.k8s.common import service_account as common_service_account
 from inferstack.k8s.spec import APP_UID, PlatformSpec, S3Store, VolumeStore
 
 NAME = "mlflow"
@@ -35,15 +36,8 @@ def db_host(spec: PlatformSpec) -> Any:
 
 
 def service_account(spec: PlatformSpec) -> dict[str, Any]:
-    annotations = {}
-    if isinstance(spec.store, S3Store):
-        annotations["eks.amazonaws.com/role-arn"] = spec.store.mlflow_role_arn
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": meta(NAME, spec.namespace, "tracking", annotations=annotations),
-        "automountServiceAccountToken": False,
-    }
+    role = spec.store.mlflow_role_arn if isinstance(spec.store, S3Store) else None
+    return common_service_account(NAME, spec.namespace, "tracking", role)
 
 
 def deployment(spec: PlatformSpec) -> dict[str, Any]:

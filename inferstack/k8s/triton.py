@@ -19,6 +19,7 @@ from inferstack.k8s.common import (
     pod_security,
     selector,
 )
+from inferstack.k8s.common import service_account as common_service_account
 from inferstack.k8s.spec import APP_UID, MONITORING_NS, PlatformSpec, S3Store
 
 NAME = "triton"
@@ -39,15 +40,8 @@ def image(spec: PlatformSpec) -> str:
 
 
 def service_account(spec: PlatformSpec) -> dict[str, Any]:
-    annotations = {}
-    if isinstance(spec.store, S3Store):
-        annotations["eks.amazonaws.com/role-arn"] = spec.store.triton_role_arn
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": meta(NAME, spec.namespace, "inference", annotations=annotations),
-        "automountServiceAccountToken": False,
-    }
+    role = spec.store.triton_role_arn if isinstance(spec.store, S3Store) else None
+    return common_service_account(NAME, spec.namespace, "inference", role)
 
 
 def _store_env_and_volumes(spec: PlatformSpec) -> tuple[list[dict], list[dict], list[dict]]:
