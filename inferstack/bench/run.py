@@ -269,7 +269,7 @@ def engine_ceiling(version_dir: Path, texts: list[str], scale: Scale, padding: s
         texts_file = Path(tmp) / "texts.json"
         texts_file.write_text(json.dumps({"texts": texts}))
         for processes, threads in layouts:
-            start_at = time.time() + 6.0  # every process loaded before any measures
+            start_at = time.time() + 4.0  # every process loaded before any measures
             procs, outs = [], []
             for i in range(processes):
                 out = Path(tmp) / f"ceiling-{processes}x{threads}-{i}.json"
