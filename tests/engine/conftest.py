@@ -39,6 +39,18 @@ def fake_backend() -> FakeBackend:
     return FakeBackend()
 
 
+def real_tokenizer() -> Path:
+    """The real tokenizer: a published version's copy, else the checkpoint's own (what every version copies)."""
+    path = PUBLISHED / "tokenizer" / "tokenizer.json"
+    if path.is_file():
+        return path
+    from inferstack.model.encoder import checkpoint_dir
+    from inferstack.modeldef import load_definition
+    from inferstack.paths import default_model_definition
+
+    return checkpoint_dir(load_definition(default_model_definition())) / "tokenizer.json"
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     """A model store with one published version: a small stand-in source.onnx whose sha256 build.json
@@ -47,19 +59,27 @@ def store(tmp_path: Path) -> Path:
     version.mkdir(parents=True)
     onnx = b"stand-in for source.onnx: the builder only hashes it here"
     (version / "source.onnx").write_bytes(onnx)
-    build = {"name": "sentiment", "labels": ["rotten", "fresh"], "max_sequence_length": 128, "pad_token_id": 0,
-             "inputs": ["input_ids", "attention_mask"], "output": "probabilities",
-             "source_onnx_sha256": hashlib.sha256(onnx).hexdigest()}
+    build = {
+        "name": "sentiment",
+        "labels": ["rotten", "fresh"],
+        "max_sequence_length": 128,
+        "pad_token_id": 0,
+        "inputs": ["input_ids", "attention_mask"],
+        "output": "probabilities",
+        "source_onnx_sha256": hashlib.sha256(onnx).hexdigest(),
+    }
     (version / "build.json").write_text(json.dumps(build))
-    if (PUBLISHED / "tokenizer" / "tokenizer.json").is_file():
-        shutil.copytree(PUBLISHED / "tokenizer", version / "tokenizer")
+    (version / "tokenizer").mkdir()
+    shutil.copy2(real_tokenizer(), version / "tokenizer" / "tokenizer.json")
     return tmp_path / "repo"
 
 
 @pytest.fixture(scope="session")
 def heldout_texts() -> list[str]:
     """Real held-out texts of the demo definition (the build's cached split, else the dataset itself)."""
-    cached = sorted(glob.glob(str(project_root() / ".inferstack" / "cache" / "builds" / "sentiment-*" / "heldout.json")))
+    cached = sorted(
+        glob.glob(str(project_root() / ".inferstack" / "cache" / "builds" / "sentiment-*" / "heldout.json"))
+    )
     if cached:
         return json.loads(Path(cached[0]).read_text())["texts"]
     from inferstack.model.data import load_dataset
@@ -71,12 +91,4 @@ def heldout_texts() -> list[str]:
 
 @pytest.fixture
 def tokenizer_json() -> Path:
-    """The real tokenizer: a published version's copy, else the checkpoint's own (what every version copies)."""
-    path = PUBLISHED / "tokenizer" / "tokenizer.json"
-    if path.is_file():
-        return path
-    from inferstack.model.encoder import checkpoint_dir
-    from inferstack.modeldef import load_definition
-    from inferstack.paths import default_model_definition
-
-    return checkpoint_dir(load_definition(default_model_definition())) / "tokenizer.json"
+    return real_tokenizer()
