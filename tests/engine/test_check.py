@@ -14,9 +14,18 @@ L4 = Runtime(tensorrt_version="10.13.3.9", gpu_name="NVIDIA L4", compute_capabil
 
 
 def engine(repo: Path, model="sentiment_encoder", version="1", **overrides) -> Path:
-    fields = dict(model=model, version=version, tensorrt_version="10.13.3.9", gpu_name="NVIDIA L4",
-                  compute_capability="8.9", precision="int8", profiles=[], source_onnx_sha256="ab" * 32,
-                  builder_image="inferstack-trt-builder:25.10-inferstack0.1.0", cache_key="k")
+    fields = dict(
+        model=model,
+        version=version,
+        tensorrt_version="10.13.3.9",
+        gpu_name="NVIDIA L4",
+        compute_capability="8.9",
+        precision="int8",
+        profiles=[],
+        source_onnx_sha256="ab" * 32,
+        builder_image="inferstack-trt-builder:25.10-inferstack0.1.0",
+        cache_key="k",
+    )
     fields.update(overrides)
     d = repo / model / version
     d.mkdir(parents=True, exist_ok=True)
@@ -58,18 +67,37 @@ def test_same_compute_capability_other_product_only_warns(tmp_path):
 
 
 def test_ampere_plus_engine_runs_on_newer_gpus_but_not_older(tmp_path):
-    meta = EngineMetadata(model="m", version="1", tensorrt_version="10.13.3.9", gpu_name="NVIDIA A100",
-                          compute_capability="8.0", precision="fp16", profiles=[], source_onnx_sha256="",
-                          builder_image="", cache_key="", hardware_compatibility="ampere_plus")
+    meta = EngineMetadata(
+        model="m",
+        version="1",
+        tensorrt_version="10.13.3.9",
+        gpu_name="NVIDIA A100",
+        compute_capability="8.0",
+        precision="fp16",
+        profiles=[],
+        source_onnx_sha256="",
+        builder_image="",
+        cache_key="",
+        hardware_compatibility="ampere_plus",
+    )
     assert [f for f in compare(meta, L4) if f.fatal] == []
     t4 = Runtime("10.13.3.9", "Tesla T4", "7.5")
     assert [f.fatal for f in compare(meta, t4)] == [True]
 
 
 def test_compute_capability_compares_numerically():
-    meta = EngineMetadata(model="m", version="1", tensorrt_version="10.13.3.9", gpu_name="X",
-                          compute_capability="10.0", precision="fp16", profiles=[], source_onnx_sha256="",
-                          builder_image="", cache_key="")
+    meta = EngineMetadata(
+        model="m",
+        version="1",
+        tensorrt_version="10.13.3.9",
+        gpu_name="X",
+        compute_capability="10.0",
+        precision="fp16",
+        profiles=[],
+        source_onnx_sha256="",
+        builder_image="",
+        cache_key="",
+    )
     assert [f.fatal for f in compare(meta, Runtime("10.13.3.9", "X", "1.0"))] == [True]
     assert compare(meta, Runtime("10.13.3.9", "X", "10.0")) == []
 

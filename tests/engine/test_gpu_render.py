@@ -46,17 +46,21 @@ def test_encoder_is_a_tensorrt_plan_on_the_gpu(definition, gpu):
     enc = gpu["sentiment_encoder"]
     assert enc.platform == "tensorrt_plan" and not enc.backend
     assert enc.max_batch_size == definition.serving.max_batch_size
-    assert [(g.kind, g.count) for g in enc.instance_group] == [(mc.ModelInstanceGroup.KIND_GPU,
-                                                               definition.serving.instances)]
+    assert [(g.kind, g.count) for g in enc.instance_group] == [
+        (mc.ModelInstanceGroup.KIND_GPU, definition.serving.instances)
+    ]
     assert [(i.name, i.data_type, list(i.dims)) for i in enc.input] == [
-        ("input_ids", mc.TYPE_INT64, [-1]), ("attention_mask", mc.TYPE_INT64, [-1])]
+        ("input_ids", mc.TYPE_INT64, [-1]),
+        ("attention_mask", mc.TYPE_INT64, [-1]),
+    ]
     assert [(o.name, o.data_type, list(o.dims)) for o in enc.output] == [
-        ("probabilities", mc.TYPE_FP32, [len(definition.labels)])]
+        ("probabilities", mc.TYPE_FP32, [len(definition.labels)])
+    ]
 
 
 def test_encoder_io_names_are_what_the_bls_call_and_the_engine_use(gpu):
     source = PYTHON_MODEL.read_text()
-    bls = source[source.index("def _bls"):source.index("def _texts")]
+    bls = source[source.index("def _bls") : source.index("def _texts")]
     for name in (*INPUTS, OUTPUT):
         assert f'"{name}"' in bls, f"model.py's BLS call does not use {name}"
     enc = gpu["sentiment_encoder"]
@@ -67,14 +71,17 @@ def test_dynamic_batching_prefers_sizes_within_the_maximum(definition, gpu):
     for config in gpu.values():
         sizes = list(config.dynamic_batching.preferred_batch_size)
         assert sizes and all(1 <= s <= config.max_batch_size for s in sizes)
-        assert config.dynamic_batching.max_queue_delay_microseconds == \
-            definition.serving.dynamic_batching.max_queue_delay_microseconds
+        assert (
+            config.dynamic_batching.max_queue_delay_microseconds
+            == definition.serving.dynamic_batching.max_queue_delay_microseconds
+        )
 
 
 def test_warmup_shapes_lie_inside_the_engine_profile(definition, gpu):
     enc = gpu["sentiment_encoder"]
-    profile = make_plan("sentiment", "1", definition.serving.max_batch_size, definition.max_sequence_length,
-                        BuildSettings()).profiles[0]
+    profile = make_plan(
+        "sentiment", "1", definition.serving.max_batch_size, definition.max_sequence_length, BuildSettings()
+    ).profiles[0]
     assert len(enc.model_warmup) == 2
     seen_batches = set()
     for warmup in enc.model_warmup:
@@ -107,9 +114,22 @@ def test_canary_serves_two_versions_of_both_models_side_by_side(definition, tmp_
 def test_cli_renders_gpu_and_cpu_repositories(tmp_path):
     for target, models in (("gpu", {"sentiment", "sentiment_encoder"}), ("cpu", {"sentiment"})):
         out = tmp_path / target
-        run = subprocess.run([sys.executable, "-c", "from inferstack.cli import main; main()", "model-repo",
-                              "render", "--target", target, "--out", str(out)],
-                             capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from inferstack.cli import main; main()",
+                "model-repo",
+                "render",
+                "--target",
+                target,
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr
         assert {p.parent.name for p in out.glob("*/config.pbtxt")} == models
         for path in out.glob("*/config.pbtxt"):
@@ -117,10 +137,27 @@ def test_cli_renders_gpu_and_cpu_repositories(tmp_path):
 
 
 def test_cli_canary_writes_pinned_configs(tmp_path):
-    run = subprocess.run([sys.executable, "-c", "from inferstack.cli import main; main()", "engine", "canary",
-                          "--stable", "1", "--canary", "2", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from inferstack.cli import main; main()",
+            "engine",
+            "canary",
+            "--stable",
+            "1",
+            "--canary",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     enc = parse_config((tmp_path / "sentiment_encoder" / "config.pbtxt").read_text())
     assert list(enc.version_policy.specific.versions) == [1, 2]
-    assert re.search(r"engine canary --stable 1 --canary 2", (tmp_path / "sentiment" / "config.pbtxt").read_text())
+    assert re.search(
+        r"engine canary --stable 1 --canary 2", (tmp_path / "sentiment" / "config.pbtxt").read_text()
+    )
