@@ -52,17 +52,29 @@ def sha256_file(path: Path) -> str:
 
 
 def latest_version(store: Path, model: str) -> str:
-    versions = sorted(int(p.parent.name) for p in Path(store).glob(f"{model}/*/source.onnx")
-                       if p.parent.name.isdigit())
+    versions = sorted(
+        int(p.parent.name) for p in Path(store).glob(f"{model}/*/source.onnx") if p.parent.name.isdigit()
+    )
     if not versions:
-        raise FileNotFoundError(f"no version of {model!r} with a source.onnx under {store}; "
-                                "publish one with `inferstack model build`")
+        raise FileNotFoundError(
+            f"no version of {model!r} with a source.onnx under {store}; "
+            "publish one with `inferstack model build`"
+        )
     return str(versions[-1])
 
 
-def build_engine(store: Path, model: str, version: str | None, settings: BuildSettings, backend: Backend,
-                 builder_image: str, max_batch_size: int, max_sequence_length: int | None = None,
-                 force: bool = False, expected_tensorrt: str | None = None) -> Result:
+def build_engine(
+    store: Path,
+    model: str,
+    version: str | None,
+    settings: BuildSettings,
+    backend: Backend,
+    builder_image: str,
+    max_batch_size: int,
+    max_sequence_length: int | None = None,
+    force: bool = False,
+    expected_tensorrt: str | None = None,
+) -> Result:
     store = Path(store)
     version = str(version or latest_version(store, model))
     source_dir = store / model / version
@@ -74,26 +86,32 @@ def build_engine(store: Path, model: str, version: str | None, settings: BuildSe
     build = json.loads(build_json.read_text())
     seq = int(max_sequence_length or build["max_sequence_length"])
     if seq > int(build["max_sequence_length"]):
-        raise ValueError(f"max_sequence_length {seq} exceeds the model's {build['max_sequence_length']} "
-                         f"({build_json})")
+        raise ValueError(
+            f"max_sequence_length {seq} exceeds the model's {build['max_sequence_length']} ({build_json})"
+        )
     source_sha = sha256_file(onnx_path)
     recorded = build.get("source_onnx_sha256")
     if recorded and recorded != source_sha:
-        raise ValueError(f"{onnx_path} has sha256 {source_sha}, {build_json} records {recorded}: "
-                         "the model store is inconsistent; republish the version")
+        raise ValueError(
+            f"{onnx_path} has sha256 {source_sha}, {build_json} records {recorded}: "
+            "the model store is inconsistent; republish the version"
+        )
 
     runtime = backend.runtime()
     if expected_tensorrt and not (runtime.tensorrt_version + ".").startswith(expected_tensorrt + "."):
-        raise RuntimeError(f"this image has TensorRT {runtime.tensorrt_version}, versions.yaml locks "
-                           f"{expected_tensorrt}: build the trt-builder image from the locked NGC release")
+        raise RuntimeError(
+            f"this image has TensorRT {runtime.tensorrt_version}, versions.yaml locks "
+            f"{expected_tensorrt}: build the trt-builder image from the locked NGC release"
+        )
     plan = make_plan(model, version, max_batch_size, seq, settings)
 
     texts: list[str] = []
     calib_sha = ""
     if plan.precision == "int8":
         texts, calib_sha = read_calibration_texts(source_dir)
-    key = cache_key(plan, source_sha, runtime.tensorrt_version, runtime.compute_capability, runtime.gpu_name,
-                    calib_sha)
+    key = cache_key(
+        plan, source_sha, runtime.tensorrt_version, runtime.compute_capability, runtime.gpu_name, calib_sha
+    )
 
     out_dir = store / encoder_name(model) / version
     meta_path, plan_path = out_dir / METADATA_FILE, out_dir / PLAN_FILE
@@ -105,28 +123,49 @@ def build_engine(store: Path, model: str, version: str | None, settings: BuildSe
             raise FileExistsError(
                 f"{out_dir} holds an engine built for other inputs (TensorRT {existing.tensorrt_version}, "
                 f"{existing.gpu_name}, {existing.precision}, key {existing.cache_key}; now {key}). Publish a new "
-                "model version, or pass --force to replace it (Triton serving it must be restarted)")
+                "model version, or pass --force to replace it (Triton serving it must be restarted)"
+            )
 
     calibration = None
     calibration_info: dict = {}
     if plan.calibration_profile is not None:
         shape = plan.calibration_profile.opt
         encode = tokenizer_encoder(source_dir / "tokenizer" / "tokenizer.json", seq)
-        calibration = calibration_batches(texts, encode, shape[0], shape[1], settings.calibration_batches,
-                                          pad_id=int(build.get("pad_token_id", 0)))
-        calibration_info = {"file_sha256": calib_sha, "texts": len(texts), "batches": len(calibration),
-                            "shape": list(shape), "origin": "held-out split of the model definition's dataset"}
+        calibration = calibration_batches(
+            texts,
+            encode,
+            shape[0],
+            shape[1],
+            settings.calibration_batches,
+            pad_id=int(build.get("pad_token_id", 0)),
+        )
+        calibration_info = {
+            "file_sha256": calib_sha,
+            "texts": len(texts),
+            "batches": len(calibration),
+            "shape": list(shape),
+            "origin": "held-out split of the model definition's dataset",
+        }
 
     engine = backend.build(plan, onnx_path, calibration)
     if not engine:
         raise RuntimeError("TensorRT returned no engine; see the builder log above")
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = EngineMetadata(
-        model=encoder_name(model), version=version, tensorrt_version=runtime.tensorrt_version,
-        gpu_name=runtime.gpu_name, compute_capability=runtime.compute_capability, precision=plan.precision,
-        profiles=[p.shapes() for p in plan.profiles], source_onnx_sha256=source_sha, builder_image=builder_image,
-        cache_key=key, plan_sha256=hashlib.sha256(engine).hexdigest(), settings=plan.describe(),
-        calibration=calibration_info, built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        model=encoder_name(model),
+        version=version,
+        tensorrt_version=runtime.tensorrt_version,
+        gpu_name=runtime.gpu_name,
+        compute_capability=runtime.compute_capability,
+        precision=plan.precision,
+        profiles=[p.shapes() for p in plan.profiles],
+        source_onnx_sha256=source_sha,
+        builder_image=builder_image,
+        cache_key=key,
+        plan_sha256=hashlib.sha256(engine).hexdigest(),
+        settings=plan.describe(),
+        calibration=calibration_info,
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
     # The plan first, the metadata last: a metadata.json always describes a complete model.plan.
     write_atomic(plan_path, engine)
@@ -212,8 +251,15 @@ def _calibrator(trt, batches: list[dict], cache_path: Path):
             self.index += 1
             for name in names:
                 host = batch[name]
-                if cudart.cudaMemcpy(self.device[name], host.ctypes.data_as(ctypes.c_void_p),
-                                     ctypes.c_size_t(host.nbytes), 1) != 0:  # 1: host to device
+                if (
+                    cudart.cudaMemcpy(
+                        self.device[name],
+                        host.ctypes.data_as(ctypes.c_void_p),
+                        ctypes.c_size_t(host.nbytes),
+                        1,
+                    )
+                    != 0
+                ):  # 1: host to device
                     raise RuntimeError("cudaMemcpy failed for a calibration batch")
             return [int(self.device[name].value) for name in names]
 
@@ -230,28 +276,44 @@ def main(argv: list[str] | None = None, backend: Backend | None = None) -> int:
     """The trt-builder image's entrypoint. Flags default to the environment the Kubernetes Job sets."""
     env = os.environ.get
     parser = argparse.ArgumentParser(description="Build the TensorRT engine of a published model version.")
-    parser.add_argument("--store", default=env("MODEL_STORE", "/models/repository"),
-                        help="model repository directory (env MODEL_STORE)")
+    parser.add_argument(
+        "--store",
+        default=env("MODEL_STORE", "/models/repository"),
+        help="model repository directory (env MODEL_STORE)",
+    )
     parser.add_argument("--model", default=env("MODEL_NAME", "sentiment"), help="model name (env MODEL_NAME)")
     parser.add_argument("--version", default=env("MODEL_VERSION"), help="version to build (default: latest)")
     parser.add_argument("--max-batch-size", type=int, default=int(env("MAX_BATCH_SIZE", "32")))
-    parser.add_argument("--max-sequence-length", type=int,
-                        default=int(env("MAX_SEQUENCE_LENGTH", "0")) or None)
-    parser.add_argument("--config", default=env("ENGINE_CONFIG", "/opt/inferstack/engine-config.json"),
-                        help="build settings JSON (workspace, tactics, precision, calibration)")
+    parser.add_argument(
+        "--max-sequence-length", type=int, default=int(env("MAX_SEQUENCE_LENGTH", "0")) or None
+    )
+    parser.add_argument(
+        "--config",
+        default=env("ENGINE_CONFIG", "/opt/inferstack/engine-config.json"),
+        help="build settings JSON (workspace, tactics, precision, calibration)",
+    )
     parser.add_argument("--precision", choices=["fp16", "int8"], help="override the config's precision")
-    parser.add_argument("--expected-tensorrt", default=env("EXPECTED_TENSORRT_VERSION"),
-                        help="refuse to build when the image's TensorRT is not this (versions.yaml ngc.tensorrt)")
-    parser.add_argument("--expected-gpu", default=env("EXPECTED_GPU_PRODUCT"),
-                        help="refuse to build when the GPU is not this product (the node type Triton serves on)")
+    parser.add_argument(
+        "--expected-tensorrt",
+        default=env("EXPECTED_TENSORRT_VERSION"),
+        help="refuse to build when the image's TensorRT is not this (versions.yaml ngc.tensorrt)",
+    )
+    parser.add_argument(
+        "--expected-gpu",
+        default=env("EXPECTED_GPU_PRODUCT"),
+        help="refuse to build when the GPU is not this product (the node type Triton serves on)",
+    )
     parser.add_argument("--builder-image", default=env("BUILDER_IMAGE", "unknown"))
     parser.add_argument("--force", action="store_true", help="replace an engine built for other inputs")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
 
     if "://" in args.store:
-        print(f"trt-builder: {args.store} is a remote store; mount the repository (or sync it to a volume) "
-              "and pass its path: see docs/gpu.md", file=sys.stderr)
+        print(
+            f"trt-builder: {args.store} is a remote store; mount the repository (or sync it to a volume) "
+            "and pass its path: see docs/gpu.md",
+            file=sys.stderr,
+        )
         return 2
     settings = BuildSettings.from_file(Path(args.config)) if Path(args.config).is_file() else BuildSettings()
     if args.precision:
@@ -260,20 +322,34 @@ def main(argv: list[str] | None = None, backend: Backend | None = None) -> int:
     if args.expected_gpu:
         gpu = backend.runtime().gpu_name
         if args.expected_gpu.replace("-", " ").lower() not in gpu.replace("-", " ").lower():
-            print(f"trt-builder: refused: this GPU is {gpu!r}, the engine is for {args.expected_gpu!r}; "
-                  "schedule the Job on a node of that product", file=sys.stderr)
+            print(
+                f"trt-builder: refused: this GPU is {gpu!r}, the engine is for {args.expected_gpu!r}; "
+                "schedule the Job on a node of that product",
+                file=sys.stderr,
+            )
             return 3
     try:
-        result = build_engine(Path(args.store), args.model, args.version, settings, backend, args.builder_image,
-                              args.max_batch_size, args.max_sequence_length, force=args.force,
-                              expected_tensorrt=args.expected_tensorrt)
+        result = build_engine(
+            Path(args.store),
+            args.model,
+            args.version,
+            settings,
+            backend,
+            args.builder_image,
+            args.max_batch_size,
+            args.max_sequence_length,
+            force=args.force,
+            expected_tensorrt=args.expected_tensorrt,
+        )
     except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as exc:
         print(f"trt-builder: {exc}", file=sys.stderr)
         return 2
     meta = result.metadata
     state = "built" if result.built else "cache hit: already built with key"
-    print(f"trt-builder: {state} {meta.cache_key}: {result.path / PLAN_FILE} ({meta.precision}, TensorRT "
-          f"{meta.tensorrt_version}, {meta.gpu_name}, compute capability {meta.compute_capability})")
+    print(
+        f"trt-builder: {state} {meta.cache_key}: {result.path / PLAN_FILE} ({meta.precision}, TensorRT "
+        f"{meta.tensorrt_version}, {meta.gpu_name}, compute capability {meta.compute_capability})"
+    )
     return 0
 
 

@@ -29,9 +29,11 @@ def read_calibration_texts(version_dir: Path) -> tuple[list[str], str]:
     """(texts, sha256 of the file): the hash enters the engine's cache key and metadata."""
     path = Path(version_dir) / CALIBRATION_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: INT8 needs calibration texts; run "
-                                f"`inferstack engine calibration-texts --version {Path(version_dir).name}` "
-                                "(or build with precision fp16)")
+        raise FileNotFoundError(
+            f"{path} is missing: INT8 needs calibration texts; run "
+            f"`inferstack engine calibration-texts --version {Path(version_dir).name}` "
+            "(or build with precision fp16)"
+        )
     raw = path.read_bytes()
     texts = [str(t) for t in json.loads(raw)["texts"]]
     if not texts:
@@ -49,8 +51,14 @@ def tokenizer_encoder(tokenizer_json: Path, max_length: int) -> Callable[[list[s
     return lambda texts: [e.ids for e in tok.encode_batch(texts)]
 
 
-def calibration_batches(texts: Sequence[str], encode: Callable[[list[str]], list[list[int]]], batch_size: int,
-                        sequence_length: int, batches: int, pad_id: int = 0):
+def calibration_batches(
+    texts: Sequence[str],
+    encode: Callable[[list[str]], list[list[int]]],
+    batch_size: int,
+    sequence_length: int,
+    batches: int,
+    pad_id: int = 0,
+):
     """Fixed-shape [batch_size, sequence_length] INT64 batches (TensorRT calibrates at one shape: the
     calibration profile). Texts longer than sequence_length are truncated, shorter ones padded with the
     attention mask zero, as in serving. Cycles through the texts if there are fewer than needed."""
@@ -67,7 +75,7 @@ def calibration_batches(texts: Sequence[str], encode: Callable[[list[str]], list
         mask = np.zeros((batch_size, sequence_length), dtype=np.int64)
         for row, tokens in enumerate(encode(list(chunk))):
             tokens = tokens[:sequence_length]
-            ids[row, :len(tokens)] = tokens
-            mask[row, :len(tokens)] = 1
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
         out.append({"input_ids": ids, "attention_mask": mask})
     return out

@@ -42,21 +42,41 @@ def compare(meta: EngineMetadata, runtime: Runtime) -> list[Finding]:
     found: list[Finding] = []
     where = (meta.model, meta.version)
     if meta.tensorrt_version != runtime.tensorrt_version:
-        found.append(Finding(*where, f"built with TensorRT {meta.tensorrt_version}, this runtime has TensorRT "
-                                     f"{runtime.tensorrt_version}; rebuild the engine with the trt-builder image "
-                                     "of the same NGC release as this Triton image"))
+        found.append(
+            Finding(
+                *where,
+                f"built with TensorRT {meta.tensorrt_version}, this runtime has TensorRT "
+                f"{runtime.tensorrt_version}; rebuild the engine with the trt-builder image "
+                "of the same NGC release as this Triton image",
+            )
+        )
     if meta.hardware_compatibility == "ampere_plus":
         if _cc(runtime.compute_capability) < (8, 0):
-            found.append(Finding(*where, f"built for compute capability >= 8.0 (ampere_plus), this GPU "
-                                         f"({runtime.gpu_name}) has {runtime.compute_capability}"))
+            found.append(
+                Finding(
+                    *where,
+                    f"built for compute capability >= 8.0 (ampere_plus), this GPU "
+                    f"({runtime.gpu_name}) has {runtime.compute_capability}",
+                )
+            )
     elif _cc(meta.compute_capability) != _cc(runtime.compute_capability):
-        found.append(Finding(*where, f"built for compute capability {meta.compute_capability} ({meta.gpu_name}), "
-                                     f"this GPU ({runtime.gpu_name}) has {runtime.compute_capability}; build the "
-                                     "engine on a node of this GPU type"))
+        found.append(
+            Finding(
+                *where,
+                f"built for compute capability {meta.compute_capability} ({meta.gpu_name}), "
+                f"this GPU ({runtime.gpu_name}) has {runtime.compute_capability}; build the "
+                "engine on a node of this GPU type",
+            )
+        )
     if not found and meta.gpu_name and meta.gpu_name != runtime.gpu_name:
-        found.append(Finding(*where, f"built on {meta.gpu_name}, running on {runtime.gpu_name} (same compute "
-                                     "capability: it runs, but tactics were timed on the other product)",
-                             fatal=False))
+        found.append(
+            Finding(
+                *where,
+                f"built on {meta.gpu_name}, running on {runtime.gpu_name} (same compute "
+                "capability: it runs, but tactics were timed on the other product)",
+                fatal=False,
+            )
+        )
     return found
 
 
@@ -68,8 +88,14 @@ def check_repository(repository: Path, runtime: Runtime) -> list[Finding]:
         model, version = version_dir.parent.name, version_dir.name
         meta_path = version_dir / METADATA_FILE
         if not meta_path.is_file():
-            findings.append(Finding(model, version, f"{plan} has no {METADATA_FILE}: its provenance is unknown; "
-                                                    "rebuild it with the trt-builder image"))
+            findings.append(
+                Finding(
+                    model,
+                    version,
+                    f"{plan} has no {METADATA_FILE}: its provenance is unknown; "
+                    "rebuild it with the trt-builder image",
+                )
+            )
             continue
         try:
             meta = EngineMetadata.read(meta_path)
@@ -77,8 +103,14 @@ def check_repository(repository: Path, runtime: Runtime) -> list[Finding]:
             findings.append(Finding(model, version, f"unreadable {METADATA_FILE}: {exc}"))
             continue
         if (meta.model, str(meta.version)) != (model, version):
-            findings.append(Finding(model, version, f"{meta_path} describes model {meta.model!r} version "
-                                                    f"{meta.version}: the engine was copied to the wrong place"))
+            findings.append(
+                Finding(
+                    model,
+                    version,
+                    f"{meta_path} describes model {meta.model!r} version "
+                    f"{meta.version}: the engine was copied to the wrong place",
+                )
+            )
             continue
         findings.extend(compare(meta, runtime))
     return findings
@@ -97,8 +129,11 @@ def repository_from_args(args: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("triton_args", nargs=argparse.REMAINDER,
-                        help="the tritonserver command line; its --model-repository is checked")
+    parser.add_argument(
+        "triton_args",
+        nargs=argparse.REMAINDER,
+        help="the tritonserver command line; its --model-repository is checked",
+    )
     args = parser.parse_args(argv)
     repository = repository_from_args(args.triton_args)
     if not repository:
@@ -115,19 +150,27 @@ def main(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
     try:
         runtime = runtime or probe_runtime()
     except (OSError, RuntimeError) as exc:
-        print(f"engine check: refused: cannot read this runtime's TensorRT version or GPU: {exc}", file=sys.stderr)
+        print(
+            f"engine check: refused: cannot read this runtime's TensorRT version or GPU: {exc}",
+            file=sys.stderr,
+        )
         return 3
     findings = check_repository(Path(repository), runtime)
     for finding in findings:
         print(f"engine check: {finding}", file=sys.stderr)
     fatal = [f for f in findings if f.fatal]
     if fatal:
-        print(f"engine check: Triton not started: {len(fatal)} engine(s) do not match TensorRT "
-              f"{runtime.tensorrt_version} on {runtime.gpu_name} (compute capability {runtime.compute_capability})",
-              file=sys.stderr)
+        print(
+            f"engine check: Triton not started: {len(fatal)} engine(s) do not match TensorRT "
+            f"{runtime.tensorrt_version} on {runtime.gpu_name} (compute capability {runtime.compute_capability})",
+            file=sys.stderr,
+        )
         return 3
-    print(f"engine check: every engine matches TensorRT {runtime.tensorrt_version} on {runtime.gpu_name} "
-          f"(compute capability {runtime.compute_capability})", file=sys.stderr)
+    print(
+        f"engine check: every engine matches TensorRT {runtime.tensorrt_version} on {runtime.gpu_name} "
+        f"(compute capability {runtime.compute_capability})",
+        file=sys.stderr,
+    )
     return 0
 
 

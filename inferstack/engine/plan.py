@@ -46,7 +46,9 @@ class BuildSettings:
         if self.workspace_mib < 64:
             raise ValueError(f"workspace_mib {self.workspace_mib}: give TensorRT at least 64 MiB")
         if not 0 <= self.builder_optimization_level <= 5:
-            raise ValueError(f"builder_optimization_level {self.builder_optimization_level}: TensorRT takes 0..5")
+            raise ValueError(
+                f"builder_optimization_level {self.builder_optimization_level}: TensorRT takes 0..5"
+            )
         for name in ("calibration_batches", "calibration_batch_size", "opt_sequence_length"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
@@ -56,8 +58,10 @@ class BuildSettings:
         data = json.loads(Path(path).read_text())
         unknown = sorted(set(data) - set(cls.__dataclass_fields__))
         if unknown:
-            raise ValueError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(cls.__dataclass_fields__)}")
+            raise ValueError(
+                f"{path}: unknown setting(s) {', '.join(unknown)}; known: "
+                f"{', '.join(cls.__dataclass_fields__)}"
+            )
         if data.get("tactic_sources") is not None:
             data["tactic_sources"] = tuple(data["tactic_sources"])
         try:
@@ -75,7 +79,9 @@ class Profile:
     max: tuple[int, int]
 
     def shapes(self) -> dict[str, dict[str, list[int]]]:
-        return {name: {"min": list(self.min), "opt": list(self.opt), "max": list(self.max)} for name in INPUTS}
+        return {
+            name: {"min": list(self.min), "opt": list(self.opt), "max": list(self.max)} for name in INPUTS
+        }
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,9 @@ class BuildPlan:
         return data
 
 
-def make_plan(model: str, version: str, max_batch_size: int, max_sequence_length: int,
-              settings: BuildSettings) -> BuildPlan:
+def make_plan(
+    model: str, version: str, max_batch_size: int, max_sequence_length: int, settings: BuildSettings
+) -> BuildPlan:
     """Profiles cover every batch Triton may form (1..max_batch_size) and every length the tokenizer emits
     (1..max_sequence_length: batches are padded to their longest text, not to the maximum)."""
     if max_batch_size < 1 or max_sequence_length < 1:
@@ -116,18 +123,32 @@ def make_plan(model: str, version: str, max_batch_size: int, max_sequence_length
         flags = ("FP16", "INT8")
         calib_batch = min(settings.calibration_batch_size, max_batch_size)
         calib_seq = min(settings.calibration_sequence_length or max_sequence_length, max_sequence_length)
-        calibration = Profile(min=(calib_batch, calib_seq), opt=(calib_batch, calib_seq), max=(calib_batch, calib_seq))
+        calibration = Profile(
+            min=(calib_batch, calib_seq), opt=(calib_batch, calib_seq), max=(calib_batch, calib_seq)
+        )
     return BuildPlan(
-        model=model, version=str(version), precision=settings.precision, max_batch_size=max_batch_size,
-        max_sequence_length=max_sequence_length, profiles=(profile,), calibration_profile=calibration,
+        model=model,
+        version=str(version),
+        precision=settings.precision,
+        max_batch_size=max_batch_size,
+        max_sequence_length=max_sequence_length,
+        profiles=(profile,),
+        calibration_profile=calibration,
         workspace_bytes=settings.workspace_mib * 1024 * 1024,
         builder_optimization_level=settings.builder_optimization_level,
-        tactic_sources=settings.tactic_sources, flags=flags,
+        tactic_sources=settings.tactic_sources,
+        flags=flags,
     )
 
 
-def cache_key(plan: BuildPlan, source_onnx_sha256: str, tensorrt_version: str, compute_capability: str,
-              gpu_name: str, calibration_sha256: str = "") -> str:
+def cache_key(
+    plan: BuildPlan,
+    source_onnx_sha256: str,
+    tensorrt_version: str,
+    compute_capability: str,
+    gpu_name: str,
+    calibration_sha256: str = "",
+) -> str:
     """Same key, same engine: the ONNX, the TensorRT version, the GPU, every build decision, the data."""
     material = {
         "builder_revision": BUILDER_REVISION,

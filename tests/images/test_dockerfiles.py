@@ -44,8 +44,12 @@ def hadolint() -> str:
 
 @pytest.mark.parametrize("image", IMAGES)
 def test_hadolint_passes(image):
-    run = subprocess.run([hadolint(), "--no-color", str(ROOT / "images" / image / "Dockerfile")],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [hadolint(), "--no-color", str(ROOT / "images" / image / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -112,8 +116,9 @@ def test_everything_copied_exists_in_the_build_context(image):
 
 def test_entrypoints_are_importable_modules_of_the_copied_package():
     for module in ("inferstack.engine.builder", "inferstack.engine.check"):
-        run = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
-                             timeout=60, cwd=ROOT)
+        run = subprocess.run(
+            [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT
+        )
         assert run.returncode == 0, run.stderr
     assert 'ENTRYPOINT ["python3", "-m", "inferstack.engine.builder"]' in dockerfile("trt-builder")
 
@@ -143,10 +148,27 @@ def test_triton_entrypoint_checks_engines_then_hands_over_to_nvidia():
 
 
 def test_images_cli_prints_build_args_and_the_tag_the_platform_deploys():
-    run = subprocess.run([sys.executable, "-c", "from inferstack.cli import main; main()", "images", "build-args",
-                          "triton"], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", "from inferstack.cli import main; main()", "images", "build-args", "triton"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert f"--build-arg NGC_RELEASE={versions.get('ngc.release')}" in run.stdout
-    run = subprocess.run([sys.executable, "-c", "from inferstack.cli import main; main()", "images", "tag",
-                          "triton", "--registry", "registry.example/team"], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from inferstack.cli import main; main()",
+            "images",
+            "tag",
+            "triton",
+            "--registry",
+            "registry.example/team",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.stdout.strip() == versions.project_image("triton", "registry.example/team")

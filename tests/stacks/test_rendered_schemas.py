@@ -13,9 +13,9 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from tests.stacks.conftest import shared_schemas
 
 from inferstack import versions
+from tests.stacks.conftest import shared_schemas
 
 CRD_FILES = {
     "ServiceMonitor": "monitoring.coreos.com_servicemonitors.yaml",
