@@ -1,11 +1,14 @@
 """System packages the project needs, installed from Debian's archive when running as root.
 
-`make demo` and `make test` run this after the virtual environment exists. As root, missing packages are
-installed with apt-get; otherwise the exact command to run is printed and the exit code is non-zero.
+`make demo` runs `python -m inferstack.bootstrap` (what the local stack needs) and `make test` runs it with
+`--for test` (that, plus the host tools of the Ansible test bed). As root, missing packages are installed
+with apt-get; otherwise the exact command to run is printed and the exit code is non-zero. Whatever is still
+missing after apt-get is named, with the package that brings it, before any test starts.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -15,12 +18,29 @@ import sys
 PACKAGES = {"prometheus": "prometheus"}
 
 
-def missing() -> list[str]:
-    return [
-        pkg
-        for pkg, binary in PACKAGES.items()
-        if not (shutil.which(binary) or os.path.exists(f"/usr/bin/{binary}"))
-    ]
+def required(purpose: str = "demo") -> dict[str, str]:
+    """command -> Debian package, for `demo` (the local stack) or `test` (everything the suite runs)."""
+    need = {binary: pkg for pkg, binary in PACKAGES.items()}
+    if purpose == "test":
+        from inferstack.testbed.hosts import TOOLS
+
+        need.update(TOOLS)
+    return need
+
+
+def missing(purpose: str = "demo") -> list[str]:
+    """The Debian packages whose command is not on this machine, sorted and without repeats."""
+    return sorted(
+        {
+            pkg
+            for binary, pkg in required(purpose).items()
+            if not (
+                shutil.which(binary)
+                or os.path.exists(f"/usr/bin/{binary}")
+                or os.path.exists(f"/usr/sbin/{binary}")
+            )
+        }
+    )
 
 
 def apt_install(packages: list[str]) -> None:
@@ -33,19 +53,34 @@ def apt_install(packages: list[str]) -> None:
     )
 
 
-def main() -> int:
-    need = missing()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m inferstack.bootstrap")
+    parser.add_argument("--for", dest="purpose", choices=["demo", "test"], default="demo")
+    purpose = parser.parse_args(argv).purpose
+    need = missing(purpose)
     if not need:
         return 0
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        apt_install(need)
-        still = missing()
+        try:
+            apt_install(need)
+        except subprocess.CalledProcessError as exc:
+            print(
+                f"error: apt-get could not install the Debian package(s) {', '.join(need)} "
+                f"(exit {exc.returncode}); `make {purpose}` needs them.\n"
+                f"  fix: make Debian's archive reachable, or install them another way, then run make again",
+                file=sys.stderr,
+            )
+            return 1
+        still = missing(purpose)
         if still:
-            print(f"error: {', '.join(still)} still missing after apt-get install", file=sys.stderr)
+            print(
+                f"error: Debian package(s) {', '.join(still)} still missing after apt-get install",
+                file=sys.stderr,
+            )
             return 1
         return 0
     print(
-        f"error: the local stack needs the Debian package(s) {', '.join(need)}. Install them with:\n"
+        f"error: `make {purpose}` needs the Debian package(s) {', '.join(need)}. Install them with:\n"
         f"  sudo apt-get install {' '.join(need)}\nthen run make again.",
         file=sys.stderr,
     )

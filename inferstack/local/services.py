@@ -33,10 +33,14 @@ class Service:
     ports: list[int]
     env: dict[str, str] = field(default_factory=dict)
     start_timeout_s: float = 60.0
+    log_dir: Path | None = None  # default: <state>/local/logs
+    # For an https health URL: the CA file that signed the server's certificate, or "loopback-unverified"
+    # for a loopback-only component whose serving certificate is self-signed at start (scheduler, kcm).
+    health_ca: str = ""
 
     @property
     def log(self) -> Path:
-        path = state_dir() / "local" / "logs" / f"{self.name}.log"
+        path = (self.log_dir or state_dir() / "local" / "logs") / f"{self.name}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -75,13 +79,49 @@ def triton_backends() -> Path:
     return target.parent
 
 
+def python_lib_dir() -> str:
+    """The directory holding this Python's shared libpython, which the python backend stub links against.
+
+    A Python built without --enable-shared (some pyenv and source builds) has no libpython3.X.so: the
+    stub would die at start-up with a loader error, and Triton would report the model as failed. Say so first.
+    """
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    name = sysconfig.get_config_var("LDLIBRARY") or ""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    shared = sysconfig.get_config_var("Py_ENABLE_SHARED")
+    if not shared or not name.endswith(".so") or not (Path(libdir) / name).exists():
+        raise ServiceError(
+            f"Triton's python backend needs a shared libpython{version}.so, and {sys.executable} has none "
+            f"(Py_ENABLE_SHARED={shared!r}, LIBDIR={libdir!r}, LDLIBRARY={name!r}).\n"
+            f"  fix: use a Python built with --enable-shared (Debian/Ubuntu's python3, or pyenv with "
+            f"PYTHON_CONFIGURE_OPTS=--enable-shared), then `rm -rf .venv` and run make again"
+        )
+    return libdir
+
+
+def check_stub_numpy() -> None:
+    """The stub runs our venv's python3; numpy 2.x there makes every output come back empty (versions.yaml)."""
+    import numpy
+
+    from inferstack import versions
+
+    if int(numpy.__version__.split(".")[0]) >= 2:
+        pin = versions.get("python.numpy")
+        raise ServiceError(
+            f"numpy {numpy.__version__} is installed in {sys.prefix}; Triton's python backend stub returns "
+            f"empty outputs with numpy 2.x (versions.yaml python.numpy is {pin}).\n"
+            f"  fix: {sys.executable} -m pip install numpy=={pin}"
+        )
+
+
 def triton(repo: Path | None = None, models: list[str] | None = None) -> Service:
     root = _pytriton_root()
+    python_lib = python_lib_dir()
+    check_stub_numpy()
     binary = root / "bin" / "tritonserver"
     repo = (repo or default_model_repo()).resolve()
     http, grpc, metrics = port("triton_http", 8000), port("triton_grpc", 8001), port("triton_metrics", 8002)
     libs = root.parent.parent / "nvidia_pytriton.libs"
-    python_lib = sysconfig.get_config_var("LIBDIR") or ""
     env = {
         "LD_LIBRARY_PATH": os.pathsep.join(
             p for p in (str(libs), python_lib, os.environ.get("LD_LIBRARY_PATH", "")) if p
