@@ -11,12 +11,13 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test bench lint venv system clean down help
+.PHONY: demo test bench tools lint venv system system-test clean down help
 
 help:
 	@echo "make demo   build the demo model, serve it with Triton, load-test it against loadtests/slo.yaml"
 	@echo "make test   the whole test suite (what CI runs)"
 	@echo "make bench  optimized vs naive serving, side by side"
+	@echo "make tools  build the simulated cluster's Go tools (etcd, Kubernetes, kwok) from versions.yaml"
 	@echo "make lint   ruff"
 
 venv: $(STAMP)
@@ -33,14 +34,20 @@ $(STAMP): pyproject.toml
 system: $(STAMP)
 	$(BIN)/python -m inferstack.bootstrap
 
+system-test: $(STAMP)
+	$(BIN)/python -m inferstack.bootstrap --for test
+
 demo: system
 	$(BIN)/inferstack demo
 
-test: system
+test: system-test tools
 	$(BIN)/python -m pytest
 
 bench: system
 	$(BIN)/inferstack bench
+
+tools: $(STAMP)
+	$(BIN)/inferstack tools build
 
 lint: $(STAMP)
 	$(BIN)/ruff check inferstack tests loadtests

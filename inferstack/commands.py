@@ -17,6 +17,7 @@ AREAS = (
     "inferstack.render",  # render --env aws|onprem
     "inferstack.engine.cli",  # engine, images
     "inferstack.testbed.cli",  # testbed up / down
+    "inferstack.cluster.cli",  # tools build|status, cluster up|status|down (simulated cluster)
 )
 
 

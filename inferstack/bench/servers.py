@@ -136,4 +136,4 @@ def start_naive(definition: ModelDefinition, version_dir: Path) -> Running:
 
 def stop(server: Running | None) -> None:
     if server is not None:
-        stack._terminate(server.pid)
+        stack.terminate(server.pid)

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -42,9 +43,20 @@ def write_stack(stack: dict) -> None:
     tmp.replace(stack_file())
 
 
-def healthy(url: str, timeout: float = 2.0) -> bool:
+def _tls(ca: str) -> ssl.SSLContext | None:
+    if not ca:
+        return None
+    if ca == "loopback-unverified":
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=ca)
+
+
+def healthy(url: str, timeout: float = 2.0, ca: str = "") -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout, context=_tls(ca)) as response:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -109,18 +121,18 @@ def start(service: services.Service) -> dict:
                 f"{service.name} exited with code {proc.returncode} while starting; see {service.log}:\n"
                 f"{_tail(service.log)}"
             )
-        if healthy(service.health_url, timeout=1.0):
+        if healthy(service.health_url, timeout=1.0, ca=service.health_ca):
             entry["ready_s"] = round(time.time() - entry["started_at"], 2)
             return entry
         time.sleep(0.25)
-    _terminate(proc.pid)
+    terminate(proc.pid)
     raise ServiceError(
         f"{service.name} was not healthy at {service.health_url} within {service.start_timeout_s:.0f} s; "
         f"it was stopped. See {service.log}:\n{_tail(service.log)}"
     )
 
 
-def _terminate(pid: int, timeout: float = 15.0) -> None:
+def terminate(pid: int, timeout: float = 15.0) -> None:
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -197,7 +209,7 @@ def down(echo=print) -> list[str]:
     for name, entry in list(stack["services"].items()):
         if alive(entry):
             echo(f"{name}: stopping pid {entry['pid']}")
-            _terminate(entry["pid"])
+            terminate(entry["pid"])
             stopped.append(name)
         else:
             echo(f"{name}: not running")
