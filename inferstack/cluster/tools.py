@@ -119,7 +119,10 @@ def staging_replaces(go: str, module: str, version: str, env: dict[str, str]) ->
         raise InferstackError(
             f"go mod download {module}@{version} failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}"
         )
-    gomod = Path(json.loads(out.stdout)["GoMod"]).read_text()
+    return pinned_staging(Path(json.loads(out.stdout)["GoMod"]).read_text(), module, version)
+
+
+def pinned_staging(gomod: str, module: str, version: str) -> list[str]:
     staging = sorted(set(re.findall(r"^\s*(?:replace\s+)?(\S+)\s+=>\s+\./staging/", gomod, re.M)))
     if not staging:
         raise InferstackError(
