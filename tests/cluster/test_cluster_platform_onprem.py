@@ -12,64 +12,21 @@ xfail, so it fails the day the platform is fixed and the marker must go.
 
 from __future__ import annotations
 
-import json
-import time
-
 import pytest
+from sim_platform import apply_platform, get
 
-from inferstack import render
 from inferstack.cluster import inspect
-from inferstack.paths import project_root
 
 TOPOLOGY = "onprem"
-CHARTS = project_root().parent / "shared" / "charts"
-PROM_CRDS = CHARTS / "kube-prometheus-stack-88.5.3" / "charts" / "crds" / "crds"
-NEEDS_METALLB_CRDS = {"IPAddressPool", "L2Advertisement"}
 
 
 @pytest.fixture(scope="module")
 def applied(sim_cluster):
-    if not PROM_CRDS.is_dir():
-        pytest.skip(
-            f"the prometheus-operator CRDs come from {PROM_CRDS} (../shared beside the repository); absent here"
-        )
-    sim_cluster.kubectl("apply", "--server-side", "-f", str(PROM_CRDS))
-    sim_cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-    plan = render.build("onprem")
-    objects = [o for o in plan.objects if o["kind"] not in NEEDS_METALLB_CRDS]
-    skipped = sorted({o["kind"] for o in plan.objects} & NEEDS_METALLB_CRDS)
-    print(
-        f"[platform] applying {len(objects)} objects; left out until the MetalLB chart is installed: {skipped}"
-    )
-    order = sorted(objects, key=lambda o: o["kind"] not in ("Namespace", "StorageClass", "PersistentVolume"))
-    for obj in order:
-        sim_cluster.kubectl(
-            "apply", "--server-side", "--field-manager=inferstack-test", "-f", "-", input=json.dumps(obj)
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not all(
-        _settled(p) for p in _get(sim_cluster, "pods", "-A")["items"]
-    ):
-        time.sleep(0.5)
-    return sim_cluster
-
-
-def _settled(pod: dict) -> bool:
-    """Running (kwok took it there), or refused by the scheduler for a lasting reason."""
-    if pod.get("status", {}).get("phase") in ("Running", "Succeeded"):
-        return True
-    sched = next(
-        (c for c in pod.get("status", {}).get("conditions", []) if c["type"] == "PodScheduled"), None
-    )
-    return bool(sched) and sched["status"] == "False" and "unbound immediate" not in sched.get("message", "")
-
-
-def _get(cluster, *args) -> dict:
-    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+    return apply_platform(sim_cluster, "onprem")
 
 
 def test_triton_runs_on_gpu_nodes_with_a_whole_gpu(applied):
-    pods = _get(applied, "pods", "-n", "inferstack", "-l", "app.kubernetes.io/name=triton")["items"]
+    pods = get(applied, "pods", "-n", "inferstack", "-l", "app.kubernetes.io/name=triton")["items"]
     assert pods, "no Triton pod was created"
     for pod in pods:
         assert pod["status"]["phase"] == "Running", inspect.explain(inspect.unscheduled("inferstack"))
@@ -82,13 +39,13 @@ def test_triton_runs_on_gpu_nodes_with_a_whole_gpu(applied):
 
 
 def test_the_hpa_targets_triton(applied):
-    hpa = _get(applied, "hpa.v2.autoscaling", "triton", "-n", "inferstack")
+    hpa = get(applied, "hpa.v2.autoscaling", "triton", "-n", "inferstack")
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "triton"}
 
 
 def test_rules_and_monitors_are_accepted_by_their_crds(applied):
-    rules = _get(applied, "prometheusrules", "-n", "inferstack")["items"]
-    monitors = _get(applied, "servicemonitors", "-n", "inferstack")["items"]
+    rules = get(applied, "prometheusrules", "-n", "inferstack")["items"]
+    monitors = get(applied, "servicemonitors", "-n", "inferstack")["items"]
     assert {r["metadata"]["name"] for r in rules} >= {"inferstack-platform"}
     assert [m["metadata"]["name"] for m in monitors] == ["triton"]
 
