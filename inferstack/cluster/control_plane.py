@@ -29,6 +29,7 @@ from inferstack.paths import state_dir
 
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
+DATA = ("etcd", "pki", "apiserver-certs", "kcm-certs", "scheduler-certs")  # removed by up (stale) and down
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 
 
@@ -63,13 +64,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _kube_component(
+    name: str, kubeconfig: str, port: int, cert_dir: Path, logs: Path, extra: list[str]
+) -> Service:
+    """kube-controller-manager or kube-scheduler: its own identity, a loopback port with a self-signed cert."""
+    return Service(
+        name=name,
+        command=[
+            tools.require(name),
+            *(
+                f"--{flag}={kubeconfig}"
+                for flag in ("kubeconfig", "authentication-kubeconfig", "authorization-kubeconfig")
+            ),
+            f"--secure-port={port}",
+            f"--bind-address={HOST}",
+            "--leader-elect=false",
+            f"--cert-dir={cert_dir}",
+            *extra,
+        ],
+        health_url=f"https://{HOST}:{port}/healthz",
+        urls={},
+        ports=[port],
+        log_dir=logs,
+        health_ca="loopback-unverified",
+    )
+
+
 def _services(base: Path, ports: dict[str, int], pki: pkimod.Pki) -> dict[str, Service]:
     """How each component is started; every listener binds 127.0.0.1."""
     logs = base / "logs"
     etcd_url = f"http://{HOST}:{ports['etcd']}"
     api = f"https://{HOST}:{ports['apiserver']}"
     kc = {c: str(base / f"{c}.kubeconfig") for c in ("controller-manager", "scheduler", "kwok")}
-    serving = [f"--bind-address={HOST}", "--leader-elect=false"]
     return {
         "etcd": Service(
             name="etcd",
@@ -121,16 +147,13 @@ def _services(base: Path, ports: dict[str, int], pki: pkimod.Pki) -> dict[str, S
             health_ca=str(pki.ca_cert),
             start_timeout_s=120,
         ),
-        "kube-controller-manager": Service(
-            name="kube-controller-manager",
-            command=[
-                tools.require("kube-controller-manager"),
-                f"--kubeconfig={kc['controller-manager']}",
-                f"--authentication-kubeconfig={kc['controller-manager']}",
-                f"--authorization-kubeconfig={kc['controller-manager']}",
-                f"--secure-port={ports['controller_manager']}",
-                *serving,
-                f"--cert-dir={base / 'kcm-certs'}",
+        "kube-controller-manager": _kube_component(
+            "kube-controller-manager",
+            kc["controller-manager"],
+            ports["controller_manager"],
+            base / "kcm-certs",
+            logs,
+            [
                 f"--service-account-private-key-file={pki.sa_key}",
                 f"--root-ca-file={pki.ca_cert}",
                 f"--cluster-signing-cert-file={pki.ca_cert}",
@@ -141,28 +164,9 @@ def _services(base: Path, ports: dict[str, int], pki: pkimod.Pki) -> dict[str, S
                 "--allocate-node-cidrs=false",
                 "--controllers=*,bootstrapsigner,tokencleaner",
             ],
-            health_url=f"https://{HOST}:{ports['controller_manager']}/healthz",
-            urls={},
-            ports=[ports["controller_manager"]],
-            log_dir=logs,
-            health_ca="loopback-unverified",
         ),
-        "kube-scheduler": Service(
-            name="kube-scheduler",
-            command=[
-                tools.require("kube-scheduler"),
-                f"--kubeconfig={kc['scheduler']}",
-                f"--authentication-kubeconfig={kc['scheduler']}",
-                f"--authorization-kubeconfig={kc['scheduler']}",
-                f"--secure-port={ports['scheduler']}",
-                *serving,
-                f"--cert-dir={base / 'scheduler-certs'}",
-            ],
-            health_url=f"https://{HOST}:{ports['scheduler']}/healthz",
-            urls={},
-            ports=[ports["scheduler"]],
-            log_dir=logs,
-            health_ca="loopback-unverified",
+        "kube-scheduler": _kube_component(
+            "kube-scheduler", kc["scheduler"], ports["scheduler"], base / "scheduler-certs", logs, []
         ),
         "kwok": Service(
             name="kwok",
@@ -253,7 +257,7 @@ def up(topology: str = "onprem", echo: Callable[[str], None] = print) -> dict:
         tools.require(binary)
     load_topology(topology)  # a bad topology fails before anything starts
     base = cluster_dir()
-    for stale in ("etcd", "pki", "apiserver-certs", "kcm-certs", "scheduler-certs"):
+    for stale in DATA:
         shutil.rmtree(base / stale, ignore_errors=True)
     t0 = time.monotonic()
     pki = pkimod.generate(base / "pki")
@@ -338,7 +342,7 @@ def down(echo: Callable[[str], None] = print) -> list[str]:
             stopped.append(name)
             echo(f"{name}: stopped (pid {entry['pid']})")
     base = cluster_dir()
-    for stale in ("etcd", "pki", "apiserver-certs", "kcm-certs", "scheduler-certs"):
+    for stale in DATA:
         shutil.rmtree(base / stale, ignore_errors=True)
     for f in [kubeconfig_path(), *base.glob("*.kubeconfig"), _state_file()]:
         f.unlink(missing_ok=True)

@@ -55,6 +55,18 @@ def _wait(predicate, timeout: float = 60, what: str = "condition"):
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def _unschedulable(prefix: str) -> list[dict]:
+    """Waits until the scheduler has refused a pod whose name starts with prefix; returns those pods."""
+    return _wait(
+        lambda: [
+            p
+            for p in inspect.unscheduled(NS)
+            if p["pod"].startswith(prefix) and p["reason"] == "Unschedulable"
+        ],
+        what=f"a {prefix} pod to be unschedulable",
+    )
+
+
 def _pods(cluster, app: str) -> list[dict]:
     out = cluster.kubectl("get", "pods", "-n", NS, "-l", f"app={app}", "-o", "json")
     return json.loads(out.stdout)["items"]
@@ -99,14 +111,7 @@ def test_a_gpu_deployment_lands_on_gpu_nodes_and_becomes_available(cluster):
 
 def test_a_third_gpu_replica_has_no_gpu_left_and_says_so(cluster):
     cluster.kubectl("scale", "deployment/gpu-serving", "-n", NS, "--replicas=3")
-    pending = _wait(
-        lambda: [
-            p
-            for p in inspect.unscheduled(NS)
-            if p["pod"].startswith("gpu-serving") and p["reason"] == "Unschedulable"
-        ],
-        what="an unschedulable third replica",
-    )
+    pending = _unschedulable("gpu-serving")
     assert "Insufficient nvidia.com/gpu" in pending[0]["message"], inspect.explain(pending)
     cluster.kubectl("scale", "deployment/gpu-serving", "-n", NS, "--replicas=2")
 
@@ -114,14 +119,7 @@ def test_a_third_gpu_replica_has_no_gpu_left_and_says_so(cluster):
 def test_a_cpu_pod_that_tolerates_nothing_has_nowhere_to_go(cluster):
     """The documented topology has no untainted node: platform pods without tolerations stay Pending."""
     _apply(cluster, _deployment("cpu-only", {"container": {"resources": {"requests": {"cpu": "100m"}}}}))
-    pending = _wait(
-        lambda: [
-            p
-            for p in inspect.unscheduled(NS)
-            if p["pod"].startswith("cpu-only") and p["reason"] == "Unschedulable"
-        ],
-        what="the CPU pod to be unschedulable",
-    )
+    pending = _unschedulable("cpu-only")
     assert "untolerated taint" in pending[0]["message"], inspect.explain(pending)
     assert {"kind": "deployment", "namespace": NS, "name": "cpu-only", "want": 1, "available": 0} in (
         inspect.not_available(NS)
@@ -134,14 +132,7 @@ def test_a_gpu_product_no_node_has_is_reported_not_silent(cluster):
         "container": {"resources": gpu_resources(1, "1", "1Gi")},
     }
     _apply(cluster, _deployment("wrong-gpu", spec))
-    pending = _wait(
-        lambda: [
-            p
-            for p in inspect.unscheduled(NS)
-            if p["pod"].startswith("wrong-gpu") and p["reason"] == "Unschedulable"
-        ],
-        what="the wrong-product pod to be unschedulable",
-    )
+    pending = _unschedulable("wrong-gpu")
     assert "node affinity/selector" in pending[0]["message"], inspect.explain(pending)
 
 
